@@ -1,0 +1,90 @@
+"""Every exception pipeloop raises on purpose.
+
+The hierarchy is flat on purpose: catch :class:`PipeloopError` for "anything pipeloop
+refused", or one of the specific classes below for a precise reaction::
+
+    PipeloopError
+    ├── NodeError                 a node cannot be made, or returned the wrong shape
+    │   └── NodeTimeoutError      a node ran past its ``timeout``
+    ├── PipelineError             a pipeline cannot be built, filtered or run as asked
+    │   └── MissingInputsError    free inputs that the catalog does not provide
+    ├── RunnerError               a runner cannot run (bad options, wrong context, pickling)
+    ├── DatasetError              a dataset failed to load, save, or is misconfigured
+    │   ├── DatasetNotFoundError  a name the catalog does not know (also a KeyError)
+    │   ├── DatasetAlreadyExistsError
+    │   └── VersionError          a versioned dataset's version is missing or taken
+    └── ConfigError               project or catalog configuration is invalid
+
+An exception raised *by a user's node function* is never wrapped: it propagates with its own
+type, with a note (``add_note``) naming the node.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DatasetAlreadyExistsError",
+    "DatasetError",
+    "DatasetNotFoundError",
+    "MissingInputsError",
+    "NodeError",
+    "NodeTimeoutError",
+    "PipelineError",
+    "PipeloopError",
+    "RunnerError",
+    "VersionError",
+]
+
+
+class PipeloopError(Exception):
+    """Base class of every error pipeloop raises on purpose."""
+
+
+class NodeError(PipeloopError):
+    """Raised by ``node()`` for a function that cannot take the declared inputs, and by a run
+    when a node returns something that does not match its declared outputs."""
+
+
+class NodeTimeoutError(NodeError, TimeoutError):
+    """Raised by a run when a node exceeds its ``timeout``."""
+
+
+class PipelineError(PipeloopError):
+    """Raised by ``Pipeline`` construction (duplicates, cycles), its filters (unknown names,
+    empty results), and ``pipeline()`` renaming."""
+
+
+class MissingInputsError(PipelineError):
+    """Raised by ``runner.run`` before any node starts when free inputs are not in the
+    catalog."""
+
+
+class RunnerError(PipeloopError):
+    """Raised by runners for options or contexts they cannot work with (``run_sync`` inside
+    a running loop, unpicklable nodes for ``ParallelRunner``)."""
+
+
+class DatasetError(PipeloopError):
+    """Raised by datasets and the catalog when loading, saving or describing data fails."""
+
+
+class DatasetNotFoundError(DatasetError, KeyError):
+    """Raised by ``DataCatalog`` for a dataset name it does not hold."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its message; this one is a sentence.
+        return str(self.args[0]) if self.args else ""
+
+
+class DatasetAlreadyExistsError(DatasetError):
+    """Raised by ``DataCatalog.add`` for a name already registered (unless ``replace=True``)."""
+
+
+class VersionError(DatasetError):
+    """Raised by versioned datasets when no version exists to load, or the save version is
+    already taken."""
+
+
+class ConfigError(PipeloopError):
+    """Raised for invalid project, catalog, parameter or credentials configuration; the
+    message names the file, entry or option at fault."""
