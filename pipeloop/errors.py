@@ -6,6 +6,7 @@ refused", or one of the specific classes below for a precise reaction::
     PipeloopError
     ├── NodeError                 a node cannot be made, or returned the wrong shape
     │   └── NodeTimeoutError      a node ran past its ``timeout``
+    ├── NodesFailedError          nodes failed in a ``keep_going`` run (an ExceptionGroup)
     ├── PipelineError             a pipeline cannot be built, filtered or run as asked
     │   └── MissingInputsError    free inputs that the catalog does not provide
     ├── RunnerError               a runner cannot run (bad options, wrong context, pickling)
@@ -29,6 +30,7 @@ __all__ = [
     "MissingInputsError",
     "NodeError",
     "NodeTimeoutError",
+    "NodesFailedError",
     "PipelineError",
     "PipeloopError",
     "RunnerError",
@@ -88,3 +90,14 @@ class VersionError(DatasetError):
 class ConfigError(PipeloopError):
     """Raised for invalid project, catalog, parameter or credentials configuration; the
     message names the file, entry or option at fault."""
+
+
+class NodesFailedError(PipeloopError, ExceptionGroup[Exception]):
+    """Raised by ``runner.run(..., keep_going=True)`` when one or more nodes failed.
+
+    An ``ExceptionGroup`` of the nodes' own exceptions (so ``except* ValueError`` works);
+    ``failed_nodes`` names them, ``resume_nodes`` is what ``--from-nodes`` needs.
+    """
+
+    failed_nodes: list[str]
+    resume_nodes: list[str]

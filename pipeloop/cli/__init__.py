@@ -1,0 +1,1 @@
+"""The ``pipeloop`` command line: thin click commands that end in ``anyio.run``."""

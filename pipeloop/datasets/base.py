@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
 
@@ -29,6 +29,9 @@ async def call_maybe_async(func: Callable[..., Any], *args: Any) -> Any:
     return await anyio.to_thread.run_sync(partial(func, *args))
 
 
+_HOOKS = ("_load", "_save", "_exists", "_release")
+
+
 class AbstractDataset(abc.ABC):
     """Base class of every dataset: where one piece of data lives and how to move it.
 
@@ -38,6 +41,14 @@ class AbstractDataset(abc.ABC):
     """
 
     persistent: ClassVar[bool] = True
+    _async_hooks: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Decided once per class, not per call: loads and saves are on the hot path.
+        cls._async_hooks = frozenset(
+            name for name in _HOOKS if inspect.iscoroutinefunction(getattr(cls, name))
+        )
 
     async def load(self) -> Any:
         """Load the data.
@@ -86,8 +97,10 @@ class AbstractDataset(abc.ABC):
         except Exception as exc:
             raise DatasetError(f"Failed during release for dataset {self}.\n{exc}") from exc
 
-    def _call_hook(self, hook: Callable[..., Any], *args: Any) -> Awaitable[Any]:
-        return call_maybe_async(hook, *args)
+    async def _call_hook(self, hook: Callable[..., Any], *args: Any) -> Any:
+        if hook.__name__ in self._async_hooks:
+            return await hook(*args)
+        return await anyio.to_thread.run_sync(partial(hook, *args))
 
     @abc.abstractmethod
     def _load(self) -> Any:
@@ -101,11 +114,11 @@ class AbstractDataset(abc.ABC):
     def _describe(self) -> dict[str, Any]:
         """The arguments that identify this dataset, shown in ``repr`` and logs."""
 
-    def _exists(self) -> Any:
+    async def _exists(self) -> Any:
         """Whether data is there (plain or ``async def``); ``False`` unless overridden."""
         return False
 
-    def _release(self) -> Any:
+    async def _release(self) -> Any:
         """Drop held data (plain or ``async def``); nothing unless overridden."""
         return None
 

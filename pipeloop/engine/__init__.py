@@ -1,0 +1,1 @@
+"""The engine: nodes, pipelines, hooks, the scheduler and the runner policies."""

@@ -1,0 +1,1 @@
+"""Runner policies over the one scheduler: sequential, thread, process (and Dask)."""

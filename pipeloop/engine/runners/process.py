@@ -1,0 +1,98 @@
+"""``ParallelRunner``: plain functions in a pool of worker processes."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_process
+from anyio.lowlevel import RunVar
+
+from pipeloop.engine.node import Node
+from pipeloop.engine.runners.base import AbstractRunner
+from pipeloop.errors import NodeError, RunnerError
+
+if TYPE_CHECKING:
+    from pipeloop.engine.pipeline import Pipeline
+
+__all__ = ["ParallelRunner"]
+
+
+def _run_in_worker(node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Executed in the worker process."""
+    return node.run(inputs)
+
+
+class ParallelRunner(AbstractRunner):
+    """Runs every ready node at once; plain functions in worker processes, for CPU-bound
+    work that threads cannot parallelise.
+
+    Workers are fresh interpreters (never forked from this possibly threaded process) that
+    inherit ``sys.path`` and re-import the main module, and are reused between nodes. Inputs
+    and outputs of plain nodes travel by pickle. ``async def`` nodes are awaited on the loop.
+    When a run fails, times out or is cancelled, workers still running a node are killed.
+
+    Args:
+        max_workers: worker processes (default: the number of CPUs).
+        is_async: load a node's inputs (and save its outputs) concurrently.
+
+    Raises:
+        RunnerError: ``max_workers`` is not a positive integer.
+    """
+
+    timeout_remark = " Its worker process was killed."
+
+    def __init__(self, max_workers: int | None = None, *, is_async: bool = True) -> None:
+        super().__init__(is_async=is_async)
+        if max_workers is not None and max_workers < 1:
+            raise RunnerError(f"ParallelRunner: max_workers must be >= 1, not {max_workers}.")
+        self.max_workers = max_workers or os.cpu_count() or 1
+        self._limiter: RunVar[anyio.CapacityLimiter] = RunVar(f"pipeloop-procs-{id(self)}")
+
+    def _process_limiter(self) -> anyio.CapacityLimiter:
+        try:
+            return self._limiter.get()
+        except LookupError:
+            limiter = anyio.CapacityLimiter(self.max_workers)
+            self._limiter.set(limiter)
+            return limiter
+
+    def check_pipeline(self, pipeline: Pipeline) -> None:
+        """Refuse nodes whose function cannot be sent to a worker process.
+
+        Raises:
+            RunnerError: names every plain node whose function cannot be pickled (lambdas,
+                closures, functions defined inside other functions).
+        """
+        unpicklable = [node.name for node in pipeline.nodes
+                       if not node.is_async and not _picklable(node)]
+        if unpicklable:
+            raise RunnerError(
+                "ParallelRunner cannot send these nodes to worker processes because their "
+                f"functions cannot be pickled: {', '.join(unpicklable)}. Define them at "
+                "module level (not lambdas or closures), or use ThreadRunner."
+            )
+
+    async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return await anyio.to_process.run_sync(
+                _run_in_worker, node, inputs, cancellable=True, limiter=self._process_limiter()
+            )
+        except anyio.BrokenWorkerProcess as exc:
+            raise NodeError(
+                f"The worker process running node '{node.name}' died (crashed, was killed, "
+                "or could not start); the pool replaces it for the next node."
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"ParallelRunner(max_workers={self.max_workers}, is_async={self.is_async})"
+
+
+def _picklable(node: Node) -> bool:
+    try:
+        pickle.dumps(node.func)
+    except Exception:
+        return False
+    return True

@@ -1,0 +1,29 @@
+"""``SequentialRunner``: one node at a time, in ``pipeline.nodes`` order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeloop.engine.node import Node
+from pipeloop.engine.runners.base import AbstractRunner
+
+__all__ = ["SequentialRunner"]
+
+
+class SequentialRunner(AbstractRunner):
+    """Runs one node at a time, plain functions inline on the event loop.
+
+    The cheapest policy per node and the easiest to debug. A plain function blocks the
+    event loop while it runs; inside an app whose other tasks must stay responsive, use
+    ``ThreadRunner(max_workers=1)``: the same order, with the function in a worker thread.
+
+    Args:
+        is_async: load a node's inputs (and save its outputs) concurrently.
+    """
+
+    @property
+    def max_concurrent_nodes(self) -> int | None:
+        return 1
+
+    async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        return node.run(inputs)

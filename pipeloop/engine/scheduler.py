@@ -1,0 +1,332 @@
+"""The one scheduler: runs a pipeline's DAG as asyncio tasks under a runner's policy.
+
+For each node the scheduler waits until its inputs exist, loads them concurrently, asks the
+policy to execute the function, saves the outputs concurrently, wakes the nodes that were
+waiting for them, and releases data no remaining node needs.
+
+Ready nodes wait in a heap ordered by their position in ``pipeline.nodes``; a pool of worker
+tasks takes them from it, growing on demand up to the policy's ``max_concurrent_nodes``. With a
+limit of one this is exactly ``pipeline.nodes`` in order; without a limit every ready node
+starts at once. All tasks live in one anyio task group, so none outlives the run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import Counter, deque
+from collections.abc import Callable, Coroutine, Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from pipeloop.datasets.catalog import DataCatalog
+from pipeloop.engine.hooks import HookManager
+from pipeloop.engine.node import Node
+from pipeloop.engine.resume import nodes_to_resume_from, resume_command
+from pipeloop.errors import NodeError, NodesFailedError, NodeTimeoutError
+
+if TYPE_CHECKING:
+    from pipeloop.engine.pipeline import Pipeline
+    from pipeloop.engine.runners.base import AbstractRunner
+
+__all__ = ["Scheduler"]
+
+logger = logging.getLogger("pipeloop.runner")
+
+
+async def _gather(
+    calls: Iterable[Callable[[], Coroutine[Any, Any, None]]], concurrently: bool
+) -> None:
+    """Await every call, at once when ``concurrently`` (and there is more than one)."""
+    calls = list(calls)
+    if len(calls) == 1 or not concurrently:
+        for call in calls:
+            await call()
+        return
+    async with anyio.create_task_group() as group:
+        for call in calls:
+            group.start_soon(call)
+
+
+class Scheduler:
+    """Runs one pipeline once. Made and used by ``AbstractRunner._run``.
+
+    Args:
+        pipeline: what to run.
+        catalog: the run's catalog, holding a dataset for every name the pipeline uses.
+        policy: the runner, which decides concurrency and where functions execute.
+        hooks: the run's hooks.
+        run_id: identifies the run to hooks.
+        keep_going: after a failure, still run every node that does not depend on it.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        catalog: DataCatalog,
+        policy: AbstractRunner,
+        hooks: HookManager,
+        run_id: str | None,
+        *,
+        keep_going: bool = False,
+    ) -> None:
+        self._pipeline = pipeline
+        self._catalog = catalog
+        self._policy = policy
+        self._hooks = hooks
+        self._run_id = run_id
+        self._keep_going = keep_going
+        self._concurrent_io = policy.is_async
+
+        self._nodes: list[Node] = list(pipeline.nodes)
+        self._children: list[list[int]] = [[] for _ in self._nodes]
+        self._waiting_on: list[int] = [0] * len(self._nodes)
+        self._link_nodes()
+        self._load_counts: Counter[str] = Counter(
+            name for node in self._nodes for name in set(node.inputs)
+        )
+        self._kept = pipeline.inputs() | pipeline.outputs()
+
+        self._ready: list[int] = [i for i, count in enumerate(self._waiting_on) if count == 0]
+        self._waiters: deque[anyio.Event] = deque()
+        self._limit = policy.max_concurrent_nodes or len(self._nodes) or 1
+        self._workers = 0
+        self._settled = 0  # nodes completed, failed or skipped
+        self._completed: list[Node] = []
+        self._failures: dict[Node, Exception] = {}
+        self._skipped: set[int] = set()
+        self._group: TaskGroup | None = None
+
+    def _link_nodes(self) -> None:
+        producer = {out: i for i, node in enumerate(self._nodes) for out in node.outputs}
+        for i, node in enumerate(self._nodes):
+            parents = {producer[name] for name in node.inputs if name in producer}
+            self._waiting_on[i] = len(parents)
+            for parent in parents:
+                self._children[parent].append(i)
+
+    # -- the run --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run every node; return when all completed.
+
+        Raises:
+            Exception: the first node's error, unchanged (with a note naming the node);
+                with ``keep_going``, ``NodesFailedError`` listing every failed node.
+        """
+        if not self._nodes:
+            return
+        try:
+            async with anyio.create_task_group() as group:
+                self._group = group
+                self._spawn_workers(len(self._ready))
+        except BaseException:
+            self._log_unfinished()
+            raise
+        if self._failures:
+            self._log_unfinished()
+            raise self._failure_to_raise()
+
+    def _spawn_workers(self, wanted: int) -> None:
+        assert self._group is not None
+        for _ in range(min(wanted, self._limit - self._workers)):
+            self._workers += 1
+            self._group.start_soon(self._worker)
+
+    async def _worker(self) -> None:
+        while True:
+            while not self._ready:
+                event = anyio.Event()
+                self._waiters.append(event)
+                await event.wait()
+            index = heapq.heappop(self._ready)
+            await self._run_node(index)
+
+    def _push_ready(self, indices: list[int]) -> None:
+        """Queue newly ready nodes; wake idle workers, then start new ones for the rest
+        (the calling worker takes one itself)."""
+        for index in indices:
+            heapq.heappush(self._ready, index)
+        unclaimed = len(indices)
+        while unclaimed and self._waiters:
+            self._waiters.popleft().set()
+            unclaimed -= 1
+        if unclaimed > 1:
+            self._spawn_workers(unclaimed - 1)
+
+    def _settle(self, count: int = 1) -> None:
+        self._settled += count
+        if self._settled == len(self._nodes):
+            assert self._group is not None
+            self._group.cancel_scope.cancel()
+
+    # -- one node -------------------------------------------------------------------------
+
+    async def _run_node(self, index: int) -> None:
+        node = self._nodes[index]
+        try:
+            inputs = await self._load_inputs(node)
+            outputs = await self._execute(node, inputs)
+            await self._save_outputs(node, outputs)
+            await self._release_inputs(node)
+        except Exception as exc:
+            exc.add_note(f"pipeloop: raised while running node '{node.name}'.")
+            self._on_failure(index, exc)
+            return
+        self._completed.append(node)
+        logger.info("Completed %d out of %d tasks", len(self._completed), len(self._nodes))
+        ready = []
+        for child in self._children[index]:
+            self._waiting_on[child] -= 1
+            if self._waiting_on[child] == 0 and child not in self._skipped:
+                ready.append(child)
+        if ready:
+            self._push_ready(ready)
+        self._settle()
+
+    async def _execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        hooks = self._hooks
+        if "before_node_run" in hooks:
+            for replaced in await hooks.call("before_node_run", **self._node_args(node, inputs)):
+                if replaced:
+                    inputs = {**inputs, **replaced}
+        logger.info("Running node: %s", node.name if node.name == str(node)
+                    else f"{node.name}: {node}")
+        try:
+            outputs = await self._execute_with_retries(node, inputs)
+        except Exception as exc:
+            if "on_node_error" in hooks:
+                await hooks.call("on_node_error", error=exc, **self._node_args(node, inputs))
+            raise
+        if "after_node_run" in hooks:
+            await hooks.call("after_node_run", outputs=outputs, **self._node_args(node, inputs))
+        return outputs
+
+    def _node_args(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        return {"node": node, "catalog": self._catalog, "inputs": inputs,
+                "is_async": self._concurrent_io, "run_id": self._run_id,
+                "session_id": self._run_id}
+
+    async def _execute_with_retries(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        if not node.retries:
+            return await self._execute_once(node, inputs)
+        delay = node.retry_delay
+        for attempt in range(1, node.retries + 2):
+            try:
+                return await self._execute_once(node, inputs)
+            except node.retry_on as exc:
+                if attempt > node.retries or _is_shape_error(exc):
+                    raise
+                logger.warning("Node '%s' failed (attempt %d of %d): %r; retrying in %.3g s",
+                               node.name, attempt, node.retries + 1, exc, delay)
+            await anyio.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _execute_once(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        if node.timeout is None:
+            return await self._policy.execute(node, inputs)
+        with anyio.move_on_after(node.timeout):
+            return await self._policy.execute(node, inputs)
+        raise NodeTimeoutError(
+            f"Node '{node.name}' did not finish within its timeout of {node.timeout:g} s."
+            + self._policy.timeout_remark
+        )
+
+    # -- data -----------------------------------------------------------------------------
+
+    async def _load_inputs(self, node: Node) -> dict[str, Any]:
+        inputs: dict[str, Any] = {}
+
+        async def load(name: str) -> None:
+            hooks = self._hooks
+            if "before_dataset_loaded" in hooks:
+                await hooks.call("before_dataset_loaded", dataset_name=name, node=node)
+            inputs[name] = data = await self._catalog.load(name)
+            if "after_dataset_loaded" in hooks:
+                await hooks.call("after_dataset_loaded", dataset_name=name, data=data, node=node)
+
+        names = dict.fromkeys(node.inputs)
+        await _gather([partial(load, name) for name in names], self._concurrent_io)
+        return inputs
+
+    async def _save_outputs(self, node: Node, outputs: dict[str, Any]) -> None:
+        async def save(name: str, data: Any) -> None:
+            hooks = self._hooks
+            if "before_dataset_saved" in hooks:
+                await hooks.call("before_dataset_saved", dataset_name=name, data=data, node=node)
+            await self._catalog.save(name, data)
+            if "after_dataset_saved" in hooks:
+                await hooks.call("after_dataset_saved", dataset_name=name, data=data, node=node)
+
+        await _gather([partial(save, *item) for item in outputs.items()], self._concurrent_io)
+
+    async def _release_inputs(self, node: Node) -> None:
+        for name in set(node.inputs):
+            self._load_counts[name] -= 1
+            if self._load_counts[name] < 1 and name not in self._kept:
+                await self._catalog.release(name)
+
+    # -- failure --------------------------------------------------------------------------
+
+    def _on_failure(self, index: int, exc: Exception) -> None:
+        node = self._nodes[index]
+        logger.error("Node '%s' failed with error: %r", node.name, exc)
+        self._failures[node] = exc
+        if not self._keep_going:
+            assert self._group is not None
+            self._group.cancel_scope.cancel()
+            return
+        skipped = self._descendants(index)
+        self._skipped |= skipped
+        self._settle(1 + len(skipped))
+
+    def _descendants(self, index: int) -> set[int]:
+        found: set[int] = set()
+        stack = list(self._children[index])
+        while stack:
+            child = stack.pop()
+            if child not in found and child not in self._skipped:
+                found.add(child)
+                stack.extend(self._children[child])
+        return found
+
+    def _failure_to_raise(self) -> Exception:
+        if not self._keep_going:
+            return next(iter(self._failures.values()))
+        error = NodesFailedError(
+            f"{len(self._failures)} node(s) failed: "
+            + ", ".join(node.name for node in self._failures),
+            list(self._failures.values()),
+        )
+        error.failed_nodes = [node.name for node in self._failures]
+        error.resume_nodes = self.resume_nodes()
+        return error
+
+    def unfinished_nodes(self) -> list[Node]:
+        """Nodes of the pipeline that did not complete, in pipeline order."""
+        completed = set(self._completed)
+        return [node for node in self._nodes if node not in completed]
+
+    def resume_nodes(self) -> list[str]:
+        """Node names to pass to ``--from-nodes`` to finish what this run did not."""
+        return nodes_to_resume_from(self._nodes, self.unfinished_nodes(), self._catalog)
+
+    def _log_unfinished(self) -> None:
+        unfinished = self.unfinished_nodes()
+        if not unfinished:
+            return
+        logger.warning(
+            "There are %d nodes that have not run.\nYou can resume the pipeline run from "
+            "the nearest nodes with persisted inputs by adding the following argument to "
+            "your previous command:\n  %s",
+            len(unfinished), resume_command(self.resume_nodes()),
+        )
+
+
+def _is_shape_error(exc: BaseException) -> bool:
+    """A wrong return shape is a bug in the node, not a passing fault: never retried."""
+    return isinstance(exc, NodeError) and not isinstance(exc, NodeTimeoutError)
