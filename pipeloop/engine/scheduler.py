@@ -245,7 +245,7 @@ class Scheduler:
             hooks = self._hooks
             if "before_dataset_loaded" in hooks:
                 await hooks.call("before_dataset_loaded", dataset_name=name, node=node)
-            inputs[name] = data = await self._catalog.load(name)
+            inputs[name] = data = await self._policy.load_input(self._catalog, name)
             if "after_dataset_loaded" in hooks:
                 await hooks.call("after_dataset_loaded", dataset_name=name, data=data, node=node)
 
@@ -258,7 +258,7 @@ class Scheduler:
             hooks = self._hooks
             if "before_dataset_saved" in hooks:
                 await hooks.call("before_dataset_saved", dataset_name=name, data=data, node=node)
-            await self._catalog.save(name, data)
+            await self._policy.save_output(self._catalog, name, data)
             if "after_dataset_saved" in hooks:
                 await hooks.call("after_dataset_saved", dataset_name=name, data=data, node=node)
 

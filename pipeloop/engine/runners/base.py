@@ -72,6 +72,15 @@ class AbstractRunner(abc.ABC):
     async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         """Execute a plain (not ``async def``) node's function somewhere; return its outputs."""
 
+    async def load_input(self, catalog: DataCatalog, name: str) -> Any:
+        """Load dataset ``name`` for a node. A policy that keeps data elsewhere (a cluster)
+        overrides this to hand out references instead of data."""
+        return await catalog.load(name)
+
+    async def save_output(self, catalog: DataCatalog, name: str, data: Any) -> None:
+        """Save a node's output ``data`` as dataset ``name`` (see :meth:`load_input`)."""
+        await catalog.save(name, data)
+
     def check_pipeline(self, pipeline: Pipeline) -> None:  # noqa: B027 - optional hook
         """Refuse a pipeline this policy cannot run, before any node starts.
 
