@@ -38,9 +38,12 @@ class AbstractDataset(abc.ABC):
     Attributes:
         persistent: ``True`` when data saved here outlives the process (files, databases).
             A run's resume advice starts from nodes whose inputs are persistent.
+        instant: ``True`` when loads and saves never wait (the data is in this process);
+            the scheduler then moves such data in line rather than in concurrent tasks.
     """
 
     persistent: ClassVar[bool] = True
+    instant: ClassVar[bool] = False
     _async_hooks: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -32,6 +32,7 @@ class MemoryDataset(AbstractDataset):
     """
 
     persistent: ClassVar[bool] = False
+    instant: ClassVar[bool] = True
 
     def __init__(
         self,

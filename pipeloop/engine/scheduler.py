@@ -42,13 +42,21 @@ async def _gather(
 ) -> None:
     """Await every call, at once when ``concurrently`` (and there is more than one)."""
     calls = list(calls)
-    if len(calls) == 1 or not concurrently:
+    if len(calls) <= 1 or not concurrently:
         for call in calls:
             await call()
         return
     async with anyio.create_task_group() as group:
         for call in calls:
             group.start_soon(call)
+
+
+def _split(names: Iterable[str], instant: set[str]) -> tuple[list[str], list[str]]:
+    """Names of datasets that answer at once, and the others."""
+    now, later = [], []
+    for name in names:
+        (now if name in instant else later).append(name)
+    return now, later
 
 
 class Scheduler:
@@ -89,6 +97,8 @@ class Scheduler:
             name for node in self._nodes for name in set(node.inputs)
         )
         self._kept = pipeline.inputs() | pipeline.outputs()
+        self._instant = {name for name in pipeline.datasets()
+                         if getattr(catalog.get(name), "instant", False)}
 
         self._ready: list[int] = [i for i, count in enumerate(self._waiting_on) if count == 0]
         self._waiters: deque[anyio.Event] = deque()
@@ -249,8 +259,10 @@ class Scheduler:
             if "after_dataset_loaded" in hooks:
                 await hooks.call("after_dataset_loaded", dataset_name=name, data=data, node=node)
 
-        names = dict.fromkeys(node.inputs)
-        await _gather([partial(load, name) for name in names], self._concurrent_io)
+        now, later = _split(dict.fromkeys(node.inputs), self._instant)
+        for name in now:
+            await load(name)
+        await _gather([partial(load, name) for name in later], self._concurrent_io)
         return inputs
 
     async def _save_outputs(self, node: Node, outputs: dict[str, Any]) -> None:
@@ -262,7 +274,11 @@ class Scheduler:
             if "after_dataset_saved" in hooks:
                 await hooks.call("after_dataset_saved", dataset_name=name, data=data, node=node)
 
-        await _gather([partial(save, *item) for item in outputs.items()], self._concurrent_io)
+        now, later = _split(outputs, self._instant)
+        for name in now:
+            await save(name, outputs[name])
+        await _gather([partial(save, name, outputs[name]) for name in later],
+                      self._concurrent_io)
 
     async def _release_inputs(self, node: Node) -> None:
         for name in set(node.inputs):
