@@ -53,7 +53,8 @@ def _names(spec: NodeInputs | NodeOutputs) -> list[str]:
         return [spec]
     if isinstance(spec, dict):
         return list(spec.values())
-    return list(spec)
+    # anything else is rejected with a clear message by Node._validate_spec
+    return list(spec) if isinstance(spec, (list, tuple)) else []
 
 
 def _rename_spec(spec: Any, mapping: Callable[[str], str]) -> Any:
