@@ -53,7 +53,8 @@ async def _gather(
 
 def _split(names: Iterable[str], instant: set[str]) -> tuple[list[str], list[str]]:
     """Names of datasets that answer at once, and the others."""
-    now, later = [], []
+    now: list[str] = []
+    later: list[str] = []
     for name in names:
         (now if name in instant else later).append(name)
     return now, later
