@@ -1,0 +1,47 @@
+"""``pandas.CSVDataset``: a ``DataFrame`` in a CSV file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anyio.to_thread
+
+from pipeloop.datasets.file import AbstractFileDataset
+from pipeloop.datasets.pandas._compat import pd
+from pipeloop.errors import DatasetError
+
+__all__ = ["CSVDataset"]
+
+
+class CSVDataset(AbstractFileDataset):
+    """Loads a CSV file into a ``pandas.DataFrame`` and saves one back (Kedro's
+    ``pandas.CSVDataset``).
+
+    Args:
+        filepath: where the table lives; a compression suffix such as ``.gz`` is honoured as
+            pandas does.
+        load_args: passed to ``pandas.read_csv``.
+        save_args: passed to ``DataFrame.to_csv``; the default is ``{"index": False}``.
+        version: the versions to load and save; see :class:`AbstractFileDataset`.
+        versioned: turn versioning on without pinning versions.
+        metadata: free-form information; pipeloop ignores it.
+    """
+
+    DEFAULT_SAVE_ARGS: ClassVar[dict[str, Any]] = {"index": False}
+
+    async def _read(self, path: Path) -> pd.DataFrame:
+        return await anyio.to_thread.run_sync(partial(pd.read_csv, path, **self._load_args))
+
+    async def _write(self, path: Path, data: Any) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DatasetError(
+                f"{type(self).__name__} saves a pandas DataFrame, not {type(data).__name__}: {self}"
+            )
+        await self._write_path_atomically(path, partial(data.to_csv, **self._save_args))
+
+    def _temporary_path(self, path: Path) -> Path:
+        # Keep the last suffix, from which pandas infers compression ("x.csv.gz").
+        return path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")

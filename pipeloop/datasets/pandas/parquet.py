@@ -1,0 +1,70 @@
+"""``pandas.ParquetDataset``: a ``DataFrame`` in a Parquet file."""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from pipeloop.datasets.file import AbstractFileDataset, Version
+from pipeloop.datasets.pandas._compat import pd
+from pipeloop.errors import DatasetError
+
+__all__ = ["ParquetDataset"]
+
+
+class ParquetDataset(AbstractFileDataset):
+    """Loads a Parquet file into a ``pandas.DataFrame`` and saves one back (Kedro's
+    ``pandas.ParquetDataset``, for single files). Needs a Parquet engine: ``pyarrow``
+    (installed by the ``[pandas]`` extra) or ``fastparquet``.
+
+    Args:
+        filepath: where the table lives.
+        load_args: passed to ``pandas.read_parquet`` (``columns`` reads only those).
+        save_args: passed to ``DataFrame.to_parquet`` (``compression``, ``index``, ...).
+            ``partition_cols`` is refused: it writes a folder, which cannot be replaced
+            atomically.
+        version: the versions to load and save; see :class:`AbstractFileDataset`.
+        versioned: turn versioning on without pinning versions.
+        metadata: free-form information; pipeloop ignores it.
+
+    Raises:
+        DatasetError: ``save_args`` has ``partition_cols``.
+    """
+
+    def __init__(
+        self,
+        filepath: str | os.PathLike[str],
+        *,
+        load_args: dict[str, Any] | None = None,
+        save_args: dict[str, Any] | None = None,
+        version: Version | None = None,
+        versioned: bool = False,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if save_args and "partition_cols" in save_args:
+            raise DatasetError(
+                "ParquetDataset writes one file; 'partition_cols' in save_args would write a "
+                "folder of files, which pipeloop cannot replace atomically."
+            )
+        super().__init__(
+            filepath,
+            load_args=load_args,
+            save_args=save_args,
+            version=version,
+            versioned=versioned,
+            metadata=metadata,
+        )
+
+    async def _read(self, path: Path) -> pd.DataFrame:
+        return await anyio.to_thread.run_sync(partial(pd.read_parquet, path, **self._load_args))
+
+    async def _write(self, path: Path, data: Any) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise DatasetError(
+                f"{type(self).__name__} saves a pandas DataFrame, not {type(data).__name__}: {self}"
+            )
+        await self._write_path_atomically(path, partial(data.to_parquet, **self._save_args))
