@@ -17,16 +17,10 @@ from typing import Any, ClassVar
 
 import anyio.to_thread
 
+from pipeloop._async import call_maybe_async as call_maybe_async
 from pipeloop.errors import DatasetError
 
 __all__ = ["AbstractDataset"]
-
-
-async def call_maybe_async(func: Callable[..., Any], *args: Any) -> Any:
-    """Await ``func(*args)`` if it is a coroutine function, else run it in a worker thread."""
-    if inspect.iscoroutinefunction(func):
-        return await func(*args)
-    return await anyio.to_thread.run_sync(partial(func, *args))
 
 
 _HOOKS = ("_load", "_save", "_exists", "_release")
@@ -97,6 +91,8 @@ class AbstractDataset(abc.ABC):
         """Drop any data this dataset keeps in memory (caches, held values)."""
         try:
             await self._call_hook(self._release)
+        except DatasetError:
+            raise
         except Exception as exc:
             raise DatasetError(f"Failed during release for dataset {self}.\n{exc}") from exc
 
@@ -126,9 +122,12 @@ class AbstractDataset(abc.ABC):
         return None
 
     def __repr__(self) -> str:
-        args = ", ".join(
-            f"{key}={value!r}" for key, value in self._describe().items() if value is not None
-        )
+        try:
+            described = self._describe()
+        except Exception:  # a broken _describe must not hide the error being reported
+            return f"{type(self).__name__}(<describe failed>)"
+        args = ", ".join(f"{key}={value!r}" for key, value in described.items()
+                         if value is not None)
         return f"{type(self).__name__}({args})"
 
     __str__ = __repr__

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pipeloop._async import is_async_callable
+
 __all__ = ["HOOK_NAMES", "HookManager"]
 
 HOOK_NAMES = (
@@ -41,7 +43,7 @@ class _Implementation:
             accepted = None
         else:
             accepted = frozenset(p.name for p in parameters)
-        return cls(func, accepted, inspect.iscoroutinefunction(func))
+        return cls(func, accepted, is_async_callable(func))
 
     async def __call__(self, arguments: dict[str, Any]) -> Any:
         if self.accepted is not None:

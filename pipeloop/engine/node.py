@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
+from pipeloop._async import is_async_callable
 from pipeloop.errors import NodeError
 
 __all__ = ["Node", "NodeInputs", "NodeOutputs", "node"]
@@ -33,13 +34,6 @@ def _func_name(func: Callable[..., Any]) -> str:
         return _func_name(func.func)
     name = getattr(func, "__name__", None)
     return name if name else type(func).__name__
-
-
-def _is_async(func: Callable[..., Any]) -> bool:
-    if inspect.iscoroutinefunction(func):
-        return True
-    call = getattr(func, "__call__", None)  # noqa: B004 - callable objects with async __call__
-    return call is not None and inspect.iscoroutinefunction(call)
 
 
 def _is_generator(func: Callable[..., Any]) -> bool:
@@ -129,7 +123,7 @@ class Node:
         self.tags = frozenset([tags] if isinstance(tags, str) else tags or ())
         self.inputs = _names(inputs)
         self.outputs = _names(outputs)
-        self.is_async = _is_async(func)
+        self.is_async = is_async_callable(func)
         self.retries = retries
         self.retry_delay = retry_delay
         self.retry_on = tuple(retry_on)
