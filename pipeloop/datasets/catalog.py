@@ -3,6 +3,10 @@
 The catalog is the only place that knows where data lives. Nodes name datasets; runners ask
 the catalog to load and save them. Parameters are ordinary entries (``parameters`` and
 ``params:<dotted.key>``), so nodes read them like any other input.
+
+``DataCatalog.from_config`` builds a catalog from configuration (``catalog.yml``); entries
+named by a pattern (``"{name}_csv"``) are dataset factories, which make the datasets they
+match on first use (see :mod:`pipeloop.datasets.patterns`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,21 @@ from typing import Any
 
 from pipeloop.datasets.base import AbstractDataset
 from pipeloop.datasets.memory import MemoryDataset
-from pipeloop.errors import DatasetAlreadyExistsError, DatasetError, DatasetNotFoundError
+from pipeloop.datasets.patterns import DatasetFactories, is_pattern
+from pipeloop.datasets.types import (
+    EntryBuilder,
+    check_entry,
+    is_versioned,
+    mask_secrets,
+    resolve_credentials,
+    secret_strings,
+)
+from pipeloop.errors import (
+    ConfigError,
+    DatasetAlreadyExistsError,
+    DatasetError,
+    DatasetNotFoundError,
+)
 
 __all__ = ["DataCatalog", "parameter_entries"]
 
@@ -52,15 +70,85 @@ class DataCatalog:
 
     def __init__(self, datasets: Mapping[str, AbstractDataset] | None = None) -> None:
         self._datasets: dict[str, AbstractDataset] = {}
+        self._factories: DatasetFactories | None = None
+        self._secrets: frozenset[str] = frozenset()
         for name, dataset in (datasets or {}).items():
             self.add(name, dataset)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any] | None,
+        credentials: Mapping[str, Any] | None = None,
+        load_versions: Mapping[str, str] | None = None,
+        save_version: str | None = None,
+    ) -> DataCatalog:
+        """A catalog built from configuration, as in ``catalog.yml``.
+
+        Each entry maps a dataset name to ``type:`` (a short name from
+        ``pipeloop.datasets`` such as ``JSONDataset`` or ``pandas.CSVDataset``, or the dotted
+        path of any ``AbstractDataset`` subclass) and the dataset's own arguments. An entry may
+        also hold ``credentials: <name>`` (looked up in ``credentials`` and passed as the
+        dataset's ``credentials`` argument) and ``versioned: true``. Names holding
+        placeholders (``"{name}_csv"``) are dataset factories. Top-level keys starting with
+        ``_`` are ignored (YAML anchors).
+
+        Args:
+            config: dataset name or pattern -> entry.
+            credentials: credentials name -> credentials.
+            load_versions: dataset name -> version to load, for versioned entries.
+            save_version: the version every versioned dataset saves; one is generated when
+                omitted, so all the datasets of a run share it.
+
+        Returns:
+            The catalog, with a dataset for every plain entry and the factories.
+
+        Raises:
+            ConfigError: an invalid entry (not a mapping, unknown or missing ``type``, unknown
+                argument, unknown credentials, versioning a dataset that cannot be), a
+                malformed pattern, or a ``load_versions`` name that no versioned entry has.
+        """
+        credentials = credentials or {}
+        entries = {
+            name: resolve_credentials(f"'{name}'", entry, credentials)
+            for name, entry in _entries(config).items()
+        }
+        secrets = frozenset(secret_strings([credentials, *map(_inline_credentials,
+                                                              entries.values())]))
+        if save_version is None and any(map(is_versioned, entries.values())):
+            save_version = _generate_save_version()
+        versions = dict(load_versions or {})
+        build = EntryBuilder(load_versions=versions, save_version=save_version, secrets=secrets)
+        plain = {name: entry for name, entry in entries.items() if not is_pattern(name)}
+        factories = _factories(
+            {name: entry for name, entry in entries.items() if is_pattern(name)}, build
+        )
+        _check_load_versions(versions, plain, factories)
+        catalog = cls({name: build(name, f"'{name}'", entry) for name, entry in plain.items()})
+        catalog._factories = factories
+        catalog._secrets = secrets
+        return catalog
 
     # -- registry -----------------------------------------------------------------------
 
     def _resolve(self, name: str) -> AbstractDataset | None:
-        """The dataset registered as ``name``, or ``None``. Subclasses and factories extend
-        this to create datasets on first use."""
-        return self._datasets.get(name)
+        """The dataset registered as ``name``; else one made by the first dataset factory
+        ``name`` matches (and registered, so later calls get the same dataset); else
+        ``None``.
+
+        Raises:
+            ConfigError: the matching factory does not make a valid dataset.
+        """
+        dataset = self._datasets.get(name)
+        if dataset is None and self._factories is not None:
+            dataset = self._factories.create(name)
+            if dataset is not None:
+                self._datasets[name] = dataset
+        return dataset
+
+    def list_patterns(self) -> list[str]:
+        """The dataset factories' patterns, in the order they are tried."""
+        return [] if self._factories is None else self._factories.list()
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._resolve(name) is not None
@@ -184,4 +272,79 @@ class DataCatalog:
 
     def __repr__(self) -> str:
         entries = ", ".join(f"{name!r}: {dataset!r}" for name, dataset in self._datasets.items())
-        return f"DataCatalog({{{entries}}})"
+        patterns = f", patterns={self.list_patterns()!r}" if self._factories else ""
+        return mask_secrets(f"{type(self).__name__}({{{entries}}}{patterns})", self._secrets)
+
+
+def _entries(config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The entries of a catalog configuration, without the ``_``-prefixed keys.
+
+    Raises:
+        ConfigError: the configuration is not a mapping, or an entry is not one.
+    """
+    if config is None:
+        return {}
+    if not isinstance(config, Mapping):
+        raise ConfigError(
+            f"The catalog configuration must be a mapping of dataset names to entries, "
+            f"not {type(config).__name__}."
+        )
+    entries: dict[str, dict[str, Any]] = {}
+    for name, entry in config.items():
+        if not isinstance(name, str):
+            raise ConfigError(f"Catalog entry {name!r}: dataset names must be strings.")
+        if name.startswith("_"):
+            continue
+        if not isinstance(entry, Mapping):
+            raise ConfigError(
+                f"Catalog entry '{name}' must be a mapping with a 'type' and the dataset's "
+                f"arguments, not {type(entry).__name__}."
+            )
+        entries[name] = dict(entry)
+    return entries
+
+
+def _generate_save_version() -> str:
+    from pipeloop.datasets.file import generate_timestamp
+
+    return generate_timestamp()
+
+
+def _factories(
+    patterns: Mapping[str, Mapping[str, Any]], build: EntryBuilder
+) -> DatasetFactories | None:
+    """The dataset factories of the ``patterns`` entries (``None`` without any), each entry
+    checked as far as it can be before a dataset name fills it in."""
+    for name, entry in patterns.items():
+        check_entry(f"'{name}'", entry)
+    return DatasetFactories(patterns, build) if patterns else None
+
+
+def _inline_credentials(entry: Mapping[str, Any]) -> Any:
+    """The credentials values an entry holds (at any depth), for masking."""
+    found = [value for key, value in entry.items() if key == "credentials"]
+    found += [_inline_credentials(value) for value in entry.values() if isinstance(value, Mapping)]
+    return found
+
+
+def _check_load_versions(
+    versions: Mapping[str, str],
+    plain: Mapping[str, Mapping[str, Any]],
+    factories: DatasetFactories | None,
+) -> None:
+    """Raise a ConfigError for a ``load_versions`` name that no versioned entry makes."""
+    for name in versions:
+        if name in plain:
+            entry: Mapping[str, Any] | None = plain[name]
+        else:
+            matched = factories.match(name) if factories is not None else None
+            entry = matched[0].config if matched is not None else None
+        if entry is None:
+            raise ConfigError(
+                f"load_versions names the dataset '{name}', which is not in the catalog."
+            )
+        if not is_versioned(entry):
+            raise ConfigError(
+                f"load_versions names the dataset '{name}', whose catalog entry is not "
+                "versioned; add 'versioned: true' to it or drop the load version."
+            )
