@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pipeloop.datasets.base import AbstractDataset as AbstractDataset
 from pipeloop.datasets.catalog import DataCatalog as DataCatalog
+from pipeloop.datasets.config import ConfigLoader as ConfigLoader
+from pipeloop.datasets.config import catalog_from_conf as catalog_from_conf
 from pipeloop.datasets.csv import CSVDataset as CSVDataset
 from pipeloop.datasets.file import AbstractBytesFileDataset as AbstractBytesFileDataset
 from pipeloop.datasets.file import AbstractFileDataset as AbstractFileDataset
@@ -25,6 +27,7 @@ __all__ = [
     "AbstractDataset",
     "AbstractFileDataset",
     "CSVDataset",
+    "ConfigLoader",
     "DataCatalog",
     "JSONDataset",
     "LambdaDataset",
@@ -33,5 +36,6 @@ __all__ = [
     "TextDataset",
     "Version",
     "YAMLDataset",
+    "catalog_from_conf",
     "generate_timestamp",
 ]

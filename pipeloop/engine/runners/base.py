@@ -81,6 +81,10 @@ class AbstractRunner(abc.ABC):
         """Save a node's output ``data`` as dataset ``name`` (see :meth:`load_input`)."""
         await catalog.save(name, data)
 
+    def retries_in_execute(self, node: Node) -> bool:
+        """Whether :meth:`execute` applies ``node.retries`` itself (the scheduler then won't)."""
+        return False
+
     def check_pipeline(self, pipeline: Pipeline) -> None:  # noqa: B027 - optional hook
         """Refuse a pipeline this policy cannot run, before any node starts.
 
@@ -189,7 +193,7 @@ class AbstractRunner(abc.ABC):
         self, pipeline: Pipeline, catalog: DataCatalog, run_catalog: DataCatalog
     ) -> dict[str, Any]:
         """What ``run`` returns: the free outputs that the user's catalog did not hold."""
-        free_outputs = sorted(pipeline.outputs() - set(catalog.keys()))
+        free_outputs = sorted(name for name in pipeline.outputs() if name not in catalog)
         return {name: await run_catalog.load(name) for name in free_outputs}
 
     # -- helpers ----------------------------------------------------------------------------
