@@ -222,7 +222,7 @@ class Scheduler:
                 "session_id": self._run_id}
 
     async def _execute_with_retries(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        if not node.retries:
+        if not node.retries or self._policy.retries_in_execute(node):
             return await self._execute_once(node, inputs)
         delay = node.retry_delay
         for attempt in range(1, node.retries + 2):
