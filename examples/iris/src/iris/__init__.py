@@ -1,0 +1,1 @@
+"""iris: the example pipeloop project (Kedro's iris starter, in pure Python)."""

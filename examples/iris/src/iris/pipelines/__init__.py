@@ -1,0 +1,1 @@
+"""The project's pipelines: ``data_engineering`` (de) and ``data_science`` (ds)."""

@@ -1,0 +1,138 @@
+"""How the CLI reports errors: one or two readable lines on stderr, never a raw traceback.
+
+Exit statuses follow click's convention:
+
+- ``0``: success;
+- ``1``: the run (or the project it loads) failed: a node raised, a dataset could not be
+  loaded, the configuration is invalid;
+- ``2``: the command line is wrong: an unknown option, pipeline or runner, bad ``--params``
+  syntax, options that cannot be used together, filters that leave no nodes, no project.
+
+``--verbose`` (or ``PIPELOOP_VERBOSE=1``) prints the full traceback before the short message.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from pipeloop.errors import PipeloopError
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_USAGE",
+    "VERBOSE_ENV",
+    "CliError",
+    "UsageProblem",
+    "describe_exception",
+    "is_verbose",
+    "print_traceback",
+    "reports_errors",
+    "set_verbose",
+    "verbose_option",
+]
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+VERBOSE_ENV = "PIPELOOP_VERBOSE"
+_VERBOSE_KEY = "pipeloop.verbose"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class CliError(click.ClickException):
+    """A failure reported as ``Error: <message>`` and, optionally, a second hint line.
+
+    Args:
+        message: what went wrong, naming the thing at fault.
+        hint: what to do about it (printed on its own line).
+    """
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def format_message(self) -> str:
+        return self.message if self.hint is None else f"{self.message}\n{self.hint}"
+
+
+class UsageProblem(CliError):
+    """A command line that cannot work as given; exits with status 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def is_verbose() -> bool:
+    """Whether ``--verbose`` was given to the current command, or ``PIPELOOP_VERBOSE`` is set."""
+    context = click.get_current_context(silent=True)
+    if context is not None and context.meta.get(_VERBOSE_KEY):
+        return True
+    return os.environ.get(VERBOSE_ENV, "").strip().lower() in _TRUE
+
+
+def set_verbose(context: click.Context, _param: click.Parameter, value: bool) -> bool:
+    """Callback of the ``--verbose`` option: remember it for :func:`is_verbose`."""
+    if value:
+        context.meta[_VERBOSE_KEY] = True
+    return value
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line saying what ``exc`` is: pipeloop's own messages as they are, anything else
+    prefixed with its type (``ValueError: boom``)."""
+    if isinstance(exc, BaseExceptionGroup) and not isinstance(exc, PipeloopError):
+        return "; ".join(describe_exception(inner) for inner in exc.exceptions)
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    if isinstance(exc, PipeloopError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def print_traceback(exc: BaseException) -> None:
+    """Print ``exc`` and its chain on stderr, as Python would."""
+    traceback.print_exception(exc, file=sys.stderr)
+
+
+def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command so that any error ends as a short message and an exit status.
+
+    Click's own exceptions pass through. Anything else becomes a :class:`CliError` (exit
+    status 1) describing it in one line; with ``--verbose`` the traceback comes first.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except CliError as exc:
+            if is_verbose() and exc.__cause__ is not None:
+                print_traceback(exc.__cause__)
+            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if is_verbose():
+                print_traceback(exc)
+            raise CliError(describe_exception(exc)) from exc
+
+    return wrapper
+
+
+def verbose_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--verbose`` flag every command takes."""
+    return click.option(
+        "--verbose", "-v", is_flag=True, expose_value=False, is_eager=True,
+        callback=set_verbose,
+        help=f"Show full tracebacks on errors (or set {VERBOSE_ENV}=1).",
+    )(func)

@@ -1,0 +1,62 @@
+"""What ``pipeloop run`` says when a run fails: the error, the node, and how to resume.
+
+The resume command repeats the original command line with ``--from-nodes`` replaced by the
+nodes the run must restart from (the nearest nodes whose inputs are persisted, so in-memory
+data lost with the failed run is made again).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from pipeloop.cli.errors import CliError, describe_exception
+from pipeloop.cli.lifecycle import RunRecorder
+from pipeloop.engine.resume import resume_command
+from pipeloop.errors import NodesFailedError
+
+__all__ = ["resume_line", "run_failure"]
+
+_FROM_NODES = "--from-nodes"
+
+
+def _without_from_nodes(argv: Sequence[str]) -> list[str]:
+    kept: list[str] = []
+    skip_next = False
+    for argument in argv:
+        if skip_next:
+            skip_next = False
+        elif argument == _FROM_NODES:
+            skip_next = True
+        elif not argument.startswith(f"{_FROM_NODES}="):
+            kept.append(argument)
+    return kept
+
+
+def resume_line(argv: Sequence[str], resume_nodes: Sequence[str]) -> str:
+    """``pipeloop run --from-nodes "a,b" <the other original arguments>``."""
+    rest = shlex.join(_without_from_nodes(argv))
+    return f"pipeloop run {resume_command(resume_nodes)}" + (f" {rest}" if rest else "")
+
+
+def run_failure(error: BaseException, recorder: RunRecorder, argv: Sequence[str]) -> CliError:
+    """The error to report for a run that raised ``error``.
+
+    A node's failure reads ``Node 'x' failed: ValueError: boom`` and, when some nodes did not
+    run, a second line with the command that resumes the run.
+    """
+    if isinstance(error, NodesFailedError):
+        failures = "; ".join(
+            f"'{name}' ({describe_exception(inner)})"
+            for name, inner in zip(error.failed_nodes, error.exceptions, strict=False)
+        )
+        message = f"{len(error.failed_nodes)} node(s) failed: {failures}"
+        resume_nodes = list(error.resume_nodes)
+    else:
+        node = recorder.failed_node(error)
+        message = describe_exception(error)
+        if node is not None:
+            message = f"Node '{node}' failed: {message}"
+        resume_nodes = recorder.resume_nodes() if node is not None else []
+    hint = f"Resume with: {resume_line(argv, resume_nodes)}" if resume_nodes else None
+    return CliError(message, hint=hint)

@@ -1,0 +1,63 @@
+"""The log lines a command prints on stderr: pipeloop's and the project's INFO records.
+
+Kedro users read a run from its log (``Loading data from ...``, ``Running node: ...``,
+``Completed 3 out of 4 tasks``, ``Pipeline execution completed successfully.``), so the CLI
+shows INFO records of ``pipeloop.*`` and of the project's package, and only warnings from
+everything else. The set-up is undone when the command returns, so commands invoked in-process
+(tests, notebooks) leave logging as they found it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+__all__ = ["command_logging"]
+
+_FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+_DATE_FORMAT = "%H:%M:%S"
+
+
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever ``sys.stderr`` is at the time of each record, so a progress
+    display (or a test runner) that replaces ``sys.stderr`` gets the lines."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+@contextmanager
+def command_logging(*packages: str, level: int = logging.INFO) -> Iterator[None]:
+    """Show ``level`` records of ``pipeloop`` and ``packages``, warnings of the rest.
+
+    Args:
+        packages: logger names (the project's package) shown like pipeloop's.
+        level: the level shown for pipeloop and ``packages``.
+    """
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter(_FORMAT, _DATE_FORMAT))
+    root = logging.getLogger()
+    loggers = [logging.getLogger(name) for name in ("pipeloop", *packages)]
+    saved = [(logger, logger.level) for logger in (root, *loggers)]
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.WARNING:
+        root.setLevel(logging.WARNING)
+    for logger in loggers:
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        for logger, previous in saved:
+            logger.setLevel(previous)

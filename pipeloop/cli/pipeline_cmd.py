@@ -1,0 +1,60 @@
+"""``pipeloop pipeline list`` and ``pipeloop pipeline describe``: what a project registers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from pipeloop.cli.common import project_option
+from pipeloop.cli.describe import as_json, as_mermaid, as_text
+from pipeloop.cli.errors import reports_errors, verbose_option
+from pipeloop.cli.logs import command_logging
+from pipeloop.cli.project import find_project, inside
+from pipeloop.cli.registry import DEFAULT_PIPELINE, load_pipelines, select_pipelines
+from pipeloop.engine.pipeline import Pipeline
+
+__all__ = ["pipeline_group"]
+
+
+def _project_pipelines(project_path: Path | None) -> dict[str, Pipeline]:
+    project = find_project(project_path)
+    with command_logging(project.package), inside(project):
+        project.activate()
+        return load_pipelines(project)
+
+
+@click.group("pipeline")
+def pipeline_group() -> None:
+    """List and describe the project's pipelines."""
+
+
+@pipeline_group.command("list")
+@project_option
+@verbose_option
+@reports_errors
+def list_command(project_path: Path | None) -> None:
+    """List the registered pipelines, one name per line, with their node counts."""
+    for name, pipeline in sorted(_project_pipelines(project_path).items()):
+        click.echo(f"{name}\t{len(pipeline.nodes)} node(s)")
+
+
+@pipeline_group.command("describe")
+@click.argument("name", default=DEFAULT_PIPELINE)
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "mermaid"]),
+              default="text", show_default=True,
+              help="mermaid: a flowchart to paste in a ```mermaid block on GitHub.")
+@project_option
+@verbose_option
+@reports_errors
+def describe_command(name: str, output_format: str, project_path: Path | None) -> None:
+    """Describe pipeline NAME (default: __default__): its nodes in execution order, its
+    inputs and its outputs."""
+    pipeline = select_pipelines(_project_pipelines(project_path), [name])
+    if output_format == "json":
+        click.echo(json.dumps(as_json(name, pipeline), indent=2))
+    elif output_format == "mermaid":
+        click.echo(as_mermaid(pipeline))
+    else:
+        click.echo(as_text(name, pipeline))

@@ -1,0 +1,90 @@
+"""A project's pipelines by name, and choosing the ones a command asks for.
+
+The registry function (``[tool.pipeloop] pipelines``) returns ``{name: Pipeline}``;
+``"__default__"`` is what runs when no pipeline is named.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Mapping, Sequence
+
+from pipeloop.cli.errors import CliError, UsageProblem, describe_exception
+from pipeloop.cli.project import Project
+from pipeloop.engine.pipeline import Pipeline
+
+__all__ = ["DEFAULT_PIPELINE", "load_pipelines", "select_pipelines"]
+
+DEFAULT_PIPELINE = "__default__"
+
+
+def _registry_function(spec: str) -> object:
+    module_name, colon, attribute = spec.partition(":")
+    if not colon:
+        module_name, _, attribute = spec.rpartition(".")
+    if not module_name or not attribute:
+        raise CliError(f"Invalid pipelines setting {spec!r}: use 'package.module:function'.")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise CliError(
+            f"Cannot load the pipelines from '{spec}': {describe_exception(exc)}"
+        ) from exc
+    try:
+        return getattr(module, attribute)
+    except AttributeError:
+        raise CliError(f"Module '{module_name}' has no function '{attribute}' "
+                       f"(the [tool.pipeloop] pipelines setting).") from None
+
+
+def load_pipelines(project: Project) -> dict[str, Pipeline]:
+    """Call the project's registry function and check what it returns.
+
+    Raises:
+        CliError: the registry cannot be imported or called, or does not return a mapping
+            of names to pipelines.
+    """
+    function = _registry_function(project.pipelines)
+    if not callable(function):
+        raise CliError(f"'{project.pipelines}' is not a function.")
+    try:
+        pipelines = function()
+    except Exception as exc:
+        raise CliError(
+            f"Registering the pipelines failed in '{project.pipelines}': "
+            f"{describe_exception(exc)}"
+        ) from exc
+    if not isinstance(pipelines, Mapping) or not all(
+        isinstance(name, str) and isinstance(value, Pipeline)
+        for name, value in pipelines.items()
+    ):
+        raise CliError(f"'{project.pipelines}' must return a dict of names to Pipeline "
+                       f"objects, not {type(pipelines).__name__}.")
+    return dict(pipelines)
+
+
+def select_pipelines(pipelines: Mapping[str, Pipeline], names: Sequence[str]) -> Pipeline:
+    """The sum of the named pipelines (``__default__`` when ``names`` is empty).
+
+    Raises:
+        UsageProblem: a name is not registered; the message lists close matches.
+    """
+    wanted = list(names) or [DEFAULT_PIPELINE]
+    unknown = [name for name in wanted if name not in pipelines]
+    if unknown:
+        raise UsageProblem(_unknown_message(unknown, pipelines))
+    selected = [pipelines[name] for name in wanted]
+    return selected[0] if len(selected) == 1 else Pipeline(selected)
+
+
+def _unknown_message(unknown: list[str], pipelines: Mapping[str, Pipeline]) -> str:
+    known = sorted(pipelines)
+    if unknown == [DEFAULT_PIPELINE]:
+        return (f"The project registers no '{DEFAULT_PIPELINE}' pipeline; name one with "
+                f"--pipeline: {', '.join(known) or 'none registered'}.")
+    matches = sorted({m for name in unknown for m in difflib.get_close_matches(name, known)})
+    message = f"Unknown pipeline {', '.join(repr(name) for name in unknown)}."
+    if matches:
+        message += f" Did you mean {' or '.join(repr(m) for m in matches)}?"
+    return f"{message} Registered pipelines: {', '.join(known) or 'none'}."

@@ -1,0 +1,218 @@
+"""``pipeloop run``: run a project's pipeline, with Kedro's options.
+
+The command parses its options, loads the project, its pipelines and its catalog, then ends
+in ``anyio.run`` of the same ``await runner.run(pipeline, catalog, hooks=...)`` an app calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+import click
+
+from pipeloop.cli.common import conf_options, project_option
+from pipeloop.cli.conf import load_catalog
+from pipeloop.cli.errors import CliError, UsageProblem, reports_errors, verbose_option
+from pipeloop.cli.failure import run_failure
+from pipeloop.cli.lifecycle import RunRecorder
+from pipeloop.cli.logs import command_logging
+from pipeloop.cli.only_missing import only_missing_outputs
+from pipeloop.cli.options import parse_load_versions, parse_pairs, split_list
+from pipeloop.cli.progress import ProgressDisplay, wants_progress
+from pipeloop.cli.project import find_project, inside
+from pipeloop.cli.registry import load_pipelines, select_pipelines
+from pipeloop.cli.runners import BUILTIN_RUNNERS, check_choice, make_runner
+from pipeloop.cli.trace import TraceRecorder
+from pipeloop.datasets.catalog import DataCatalog
+from pipeloop.engine.pipeline import Pipeline
+from pipeloop.engine.runners.base import AbstractRunner
+from pipeloop.errors import PipelineError
+
+__all__ = ["run_command"]
+
+_ARGV = "pipeloop.argv"
+
+
+class _RunCommand(click.Command):
+    """Keeps the arguments as typed, to repeat them in the resume command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta[_ARGV] = list(args)
+        return super().parse_args(ctx, args)
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """The pipeline filters, as ``Pipeline.filter`` keywords."""
+
+    tags: list[str]
+    from_nodes: list[str]
+    to_nodes: list[str]
+    node_names: list[str]
+    from_inputs: list[str]
+    to_outputs: list[str]
+    node_namespaces: list[str]
+
+    def apply(self, pipeline: Pipeline) -> Pipeline:
+        """``pipeline`` filtered; unchanged when no filter is given.
+
+        Raises:
+            UsageProblem: a filter names something unknown, or leaves no node.
+        """
+        if not any(vars(self).values()):
+            return pipeline
+        try:
+            return pipeline.filter(**vars(self))
+        except PipelineError as exc:
+            raise UsageProblem(str(exc)) from exc
+
+
+def _runner_arguments(options: dict[str, Any]) -> dict[str, tuple[str, Any]]:
+    """Constructor arguments from the runner options that were given."""
+    arguments: dict[str, tuple[str, Any]] = {}
+    if options["max_workers"] is not None:
+        arguments["max_workers"] = ("--max-workers", options["max_workers"])
+    if options["is_async"] is not None:
+        flag = "--async" if options["is_async"] else "--no-async"
+        arguments["is_async"] = (flag, options["is_async"])
+    if options["address"] is not None:
+        arguments["address"] = ("--address", options["address"])
+    example = "max_workers=4,is_async=false"
+    for key, value in parse_pairs(options["runner_params"], "--runner-params", example).items():
+        if key in arguments:
+            raise UsageProblem(f"'{key}' is given twice: by {arguments[key][0]} and by "
+                               "--runner-params.")
+        arguments[key] = (f"--runner-params {key}", value)
+    return arguments
+
+
+def _hooks(recorder: RunRecorder, trace: TraceRecorder | None,
+           progress: ProgressDisplay | None) -> list[object]:
+    return [hook for hook in (recorder, trace, progress) if hook is not None]
+
+
+async def _run(
+    runner: AbstractRunner,
+    pipeline: Pipeline,
+    catalog: DataCatalog,
+    *,
+    hooks: Sequence[object],
+    keep_going: bool,
+    only_missing: bool,
+) -> dict[str, Any]:
+    if only_missing:
+        pipeline = await only_missing_outputs(pipeline, catalog)
+    return await runner.run(pipeline, catalog, hooks=hooks, keep_going=keep_going)
+
+
+_RUNNERS_HELP = (f"The runner: {', '.join(BUILTIN_RUNNERS)}, or the dotted path of a runner "
+                 "class (my_project.runners:MyRunner). Default: SequentialRunner.")
+_LIST = "Comma-separated; may be repeated."
+
+
+@click.command("run", cls=_RunCommand, short_help="Run a pipeline of the project.")
+@click.option("--pipeline", "-p", "pipeline_name", help="The pipeline to run "
+              "(default: __default__).")
+@click.option("--pipelines", "pipeline_names", multiple=True,
+              help=f"Pipelines to run together, summed. {_LIST}")
+@click.option("--runner", "-r", "runner_name", help=_RUNNERS_HELP)
+@click.option("--parallel", is_flag=True, help="Shorthand for --runner ParallelRunner.")
+@click.option("--async/--no-async", "is_async", default=None,
+              help="Load a node's inputs and save its outputs concurrently (the default), "
+              "or one at a time.")
+@click.option("--max-workers", type=int, help="Worker threads or processes of the runner.")
+@click.option("--runner-params", multiple=True, metavar="K=V,...",
+              help="More arguments for the runner's constructor, typed like --params.")
+@click.option("--address", help="The Dask scheduler to use with DaskRunner "
+              "(tcp://host:8786); a local cluster when omitted.")
+@click.option("--keep-going", is_flag=True,
+              help="After a node fails, still run every node that does not depend on it.")
+@click.option("--from-nodes", multiple=True, help=f"Run from these nodes on. {_LIST}")
+@click.option("--to-nodes", multiple=True, help=f"Run up to these nodes. {_LIST}")
+@click.option("--from-inputs", multiple=True,
+              help=f"Run the nodes that read these datasets, and what follows. {_LIST}")
+@click.option("--to-outputs", multiple=True,
+              help=f"Run the nodes needed to produce these datasets. {_LIST}")
+@click.option("--nodes", "-n", "node_names", multiple=True, help=f"Run only these nodes. {_LIST}")
+@click.option("--tags", "-t", multiple=True, help=f"Run only nodes with any of these tags. "
+              f"{_LIST}")
+@click.option("--namespaces", multiple=True, help=f"Run only nodes in these namespaces. {_LIST}")
+@click.option("--params", multiple=True, metavar="K=V,...",
+              help="Override parameters: lr=0.1,model.depth=3 (ints, floats, true/false, "
+              "null, [lists] and strings; quote a value to keep it a string).")
+@conf_options
+@click.option("--load-versions", multiple=True, metavar="DATASET:VERSION,...",
+              help="Versions to load of versioned datasets.")
+@click.option("--only-missing-outputs", is_flag=True,
+              help="Skip nodes whose persisted outputs already exist.")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write a Chrome trace of the run (open it in https://ui.perfetto.dev).")
+@click.option("--progress/--no-progress", default=None,
+              help="Show a live progress line (default: when stderr is a terminal).")
+@project_option
+@verbose_option
+@click.pass_context
+@reports_errors
+def run_command(ctx: click.Context, **options: Any) -> None:
+    """Run a pipeline of the project, as `kedro run` does.
+
+    Filters combine: a node runs when every given filter keeps it. On failure the last
+    line is the command that resumes the run.
+    """
+    filters = _Filters(
+        tags=split_list(options["tags"]), from_nodes=split_list(options["from_nodes"]),
+        to_nodes=split_list(options["to_nodes"]), node_names=split_list(options["node_names"]),
+        from_inputs=split_list(options["from_inputs"]),
+        to_outputs=split_list(options["to_outputs"]),
+        node_namespaces=split_list(options["namespaces"]),
+    )
+    params = parse_pairs(options["params"], "--params", "lr=0.1,model.depth=3")
+    load_versions = parse_load_versions(options["load_versions"])
+    runner_arguments = _runner_arguments(options)
+    check_choice(options["runner_name"], options["parallel"])
+    project = find_project(options["project_path"])
+    conf_source = options["conf_source"].resolve() if options["conf_source"] else None
+    trace_path = options["trace_path"].resolve() if options["trace_path"] else None
+
+    with command_logging(project.package), inside(project):
+        project.activate()
+        runner = make_runner(options["runner_name"], parallel=options["parallel"],
+                             arguments=runner_arguments)
+        names = ([options["pipeline_name"]] if options["pipeline_name"] else [])
+        names += split_list(options["pipeline_names"])
+        pipeline = filters.apply(select_pipelines(load_pipelines(project), names))
+        catalog = load_catalog(project, env=options["env"], conf_source=conf_source,
+                               runtime_params=params, load_versions=load_versions)
+        _execute(ctx, runner, pipeline, catalog, options, trace_path)
+
+
+def _execute(ctx: click.Context, runner: AbstractRunner, pipeline: Pipeline,
+             catalog: DataCatalog, options: dict[str, Any], trace_path: Path | None) -> None:
+    """Run, with the CLI's hooks; report a failure as two lines."""
+    recorder = RunRecorder()
+    trace = TraceRecorder() if trace_path is not None else None
+    with ExitStack() as stack:
+        progress = None
+        if wants_progress(options["progress"]):
+            progress = stack.enter_context(
+                ProgressDisplay(force_terminal=bool(options["progress"])))
+        main = partial(_run, runner, pipeline, catalog,
+                       hooks=_hooks(recorder, trace, progress),
+                       keep_going=options["keep_going"],
+                       only_missing=options["only_missing_outputs"])
+        try:
+            anyio.run(main)
+        except CliError:
+            raise
+        except Exception as exc:
+            raise run_failure(exc, recorder, ctx.meta.get(_ARGV, [])) from exc
+        finally:
+            if trace is not None and trace_path is not None:
+                trace.close()
+                trace.write(trace_path)

@@ -1,0 +1,72 @@
+"""What a failed run prints: the error, the node, and the command that resumes the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli_helpers import Invoke
+
+from pipeloop.cli.failure import resume_line, run_failure
+from pipeloop.cli.lifecycle import RunRecorder
+from pipeloop.errors import NodesFailedError
+
+
+def test_resume_line_replaces_from_nodes_and_keeps_the_rest() -> None:
+    argv = ["--from-nodes", "x", "-p", "ds", "--params", "a=b c", "--from-nodes=y"]
+    assert resume_line(argv, ["f([a,b]) -> [c]", "g"]) == (
+        "pipeloop run --from-nodes \"f([a,b]) -> [c],g\" -p ds --params 'a=b c'")
+    assert resume_line([], ["g"]) == 'pipeloop run --from-nodes "g"'
+
+
+def test_a_failure_outside_any_node_has_no_resume_line() -> None:
+    error = run_failure(RuntimeError("cancelled"), RunRecorder(), [])
+    assert error.format_message() == "RuntimeError: cancelled"
+    assert error.exit_code == 1
+
+
+def test_keep_going_failures_list_every_node() -> None:
+    group = NodesFailedError("2 failed", [ValueError("a"), KeyError("b")])
+    group.failed_nodes, group.resume_nodes = ["n1", "n2"], ["n0"]
+    error = run_failure(group, RunRecorder(), ["-p", "x"])
+    assert error.format_message() == (
+        "2 node(s) failed: 'n1' (ValueError: a); 'n2' (KeyError: 'b')\n"
+        'Resume with: pipeloop run --from-nodes "n0" -p x')
+
+
+def test_a_node_failure_is_two_lines_and_exit_status_one(toy: Path, invoke: Invoke) -> None:
+    result = invoke("run", "--project", toy, "--params", "fail=true", "-r", "SequentialRunner")
+    assert result.exit_code == 1
+    error_lines = result.stderr.splitlines()[-2:]
+    assert error_lines == [
+        "Error: Node 'total' failed: ValueError: boom",
+        f'Resume with: pipeloop run --from-nodes "total" --project {toy} --params fail=true '
+        "-r SequentialRunner",
+    ]
+    assert "Traceback" not in result.stderr
+    assert "Node 'total' failed with error: ValueError('boom')" in result.stderr  # the log
+
+
+def test_the_resume_command_finishes_the_run(toy: Path, invoke: Invoke) -> None:
+    failed = invoke("run", "--project", toy, "--params", "fail=true")
+    assert failed.exit_code == 1
+    resumed = invoke("run", "--project", toy, "--from-nodes", "total")
+    assert resumed.exit_code == 0, resumed.output
+    assert "Completed 2 out of 2 tasks" in resumed.stderr
+
+
+def test_verbose_shows_the_nodes_traceback(toy: Path, invoke: Invoke) -> None:
+    result = invoke("run", "--project", toy, "--params", "fail=true", "--verbose")
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last):" in result.stderr
+    assert 'raise ValueError("boom")' in result.stderr
+    assert result.stderr.splitlines()[-2] == "Error: Node 'total' failed: ValueError: boom"
+
+
+def test_a_load_failure_names_the_node(toy: Path, invoke: Invoke) -> None:
+    assert invoke("run", "--project", toy).exit_code == 0
+    (toy / "data" / "c.json").write_text("{broken")
+    # --no-async: the other inputs are not being loaded when this one fails
+    result = invoke("run", "--project", toy, "--from-nodes", "total", "--no-async")
+    assert result.exit_code == 1
+    assert "Error: Node 'total' failed: Failed while loading data from dataset" in result.stderr
+    assert 'Resume with: pipeloop run --from-nodes "total"' in result.stderr
