@@ -4,7 +4,8 @@ The hierarchy is flat on purpose: catch :class:`PipeloopError` for "anything pip
 refused", or one of the specific classes below for a precise reaction::
 
     PipeloopError
-    ├── NodeError                 a node cannot be made, or returned the wrong shape
+    ├── NodeError                 a node cannot be made, or its worker process died
+    │   ├── NodeOutputError       a node returned something its outputs do not match
     │   └── NodeTimeoutError      a node ran past its ``timeout``
     ├── NodesFailedError          nodes failed in a ``keep_going`` run (an ExceptionGroup)
     ├── PipelineError             a pipeline cannot be built, filtered or run as asked
@@ -29,6 +30,7 @@ __all__ = [
     "DatasetNotFoundError",
     "MissingInputsError",
     "NodeError",
+    "NodeOutputError",
     "NodeTimeoutError",
     "NodesFailedError",
     "PipelineError",
@@ -45,6 +47,11 @@ class PipeloopError(Exception):
 class NodeError(PipeloopError):
     """Raised by ``node()`` for a function that cannot take the declared inputs, and by a run
     when a node returns something that does not match its declared outputs."""
+
+
+class NodeOutputError(NodeError):
+    """Raised by a run when a node returns something that does not match its declared
+    outputs (never retried: it is a bug in the node, not a passing fault)."""
 
 
 class NodeTimeoutError(NodeError, TimeoutError):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 from pipeloop._async import is_async_callable
-from pipeloop.errors import NodeError
+from pipeloop.errors import NodeError, NodeOutputError
 
 __all__ = ["Node", "NodeInputs", "NodeOutputs", "node"]
 
@@ -294,7 +294,7 @@ class Node:
         """Split a return value into ``{output dataset name: data}``.
 
         Raises:
-            NodeError: the value does not have the shape the outputs declare.
+            NodeOutputError: the value does not have the shape the outputs declare.
         """
         spec = self._outputs_spec
         if spec is None:
@@ -304,13 +304,13 @@ class Node:
         if isinstance(spec, dict):
             return self._outputs_from_dict(spec, result)
         if not isinstance(result, (list, tuple)):
-            raise NodeError(
+            raise NodeOutputError(
                 f"Node '{self.name}' declares {len(spec)} outputs {list(spec)} and must "
                 f"return a list or tuple of that length, but it returned "
                 f"{type(result).__name__}."
             )
         if len(result) != len(spec):
-            raise NodeError(
+            raise NodeOutputError(
                 f"Node '{self.name}' declares {len(spec)} outputs {list(spec)} but returned "
                 f"{len(result)} values."
             )
@@ -318,14 +318,14 @@ class Node:
 
     def _outputs_from_dict(self, spec: dict[str, str], result: Any) -> dict[str, Any]:
         if not isinstance(result, dict):
-            raise NodeError(
+            raise NodeOutputError(
                 f"Node '{self.name}' declares dict outputs with keys {sorted(spec)} and must "
                 f"return a dict, but it returned {type(result).__name__}."
             )
         missing = sorted(set(spec) - set(result))
         extra = sorted(set(result) - set(spec))
         if missing or extra:
-            raise NodeError(
+            raise NodeOutputError(
                 f"Node '{self.name}' must return a dict with keys {sorted(spec)}; "
                 f"missing {missing}, unexpected {extra}."
             )

@@ -7,7 +7,7 @@ each input is persisted (or is a free input), then names the nodes where that wa
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.engine.node import Node
@@ -25,6 +25,10 @@ def nodes_to_resume_from(
 ) -> list[str]:
     """Names of the nodes that ``--from-nodes`` needs to finish the pipeline.
 
+    ``--from-nodes`` re-runs its start nodes and everything downstream of them, so every
+    node in that set must find its inputs: persisted, free, or produced again within the
+    set. The walk grows the set upstream until that holds.
+
     Args:
         nodes: every node of the pipeline that ran.
         unfinished: nodes that did not complete (failed, cancelled, never started).
@@ -32,26 +36,41 @@ def nodes_to_resume_from(
 
     Returns:
         Sorted node names; running the pipeline ``from_nodes`` these re-runs every unfinished
-        node and each producer of in-memory data they need.
+        node and each producer of in-memory data that the re-run needs.
     """
+    nodes = list(nodes)
     producer = {output: node for node in nodes for output in node.outputs}
-    to_run: set[Node] = set()
-    stack = list(unfinished)
+    children: dict[Node, list[Node]] = {node: [] for node in nodes}
+    for node in nodes:
+        for name in node.inputs:
+            if name in producer:
+                children[producer[name]].append(node)
+
+    def lost_inputs_producers(node: Node) -> list[Node]:
+        return [producer[name] for name in node.inputs
+                if name in producer and not _is_persisted(name, catalog)]
+
+    to_run = _closure(unfinished, lost_inputs_producers)
+    while True:
+        starts = {node for node in to_run
+                  if not any(producer.get(name) in to_run for name in node.inputs)}
+        rerun = _closure(starts, lambda node: children[node])
+        grown = _closure(rerun, lost_inputs_producers)
+        if grown <= to_run:
+            return sorted(node.name for node in starts)
+        to_run |= grown
+
+
+def _closure(start: Iterable[Node], neighbours: Callable[[Node], Iterable[Node]]) -> set[Node]:
+    """``start`` and every node reachable from it through ``neighbours``."""
+    found: set[Node] = set()
+    stack = list(start)
     while stack:
         current = stack.pop()
-        if current in to_run:
-            continue
-        to_run.add(current)
-        for name in current.inputs:
-            parent = producer.get(name)
-            if parent is not None and not _is_persisted(name, catalog):
-                stack.append(parent)
-    starts = {
-        current
-        for current in to_run
-        if not any(producer.get(name) in to_run for name in current.inputs)
-    }
-    return sorted(current.name for current in starts)
+        if current not in found:
+            found.add(current)
+            stack.extend(neighbours(current))
+    return found
 
 
 def resume_command(node_names: Iterable[str]) -> str:

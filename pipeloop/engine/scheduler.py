@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import heapq
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.engine.hooks import HookManager
 from pipeloop.engine.node import Node
 from pipeloop.engine.resume import nodes_to_resume_from, resume_command
-from pipeloop.errors import NodeError, NodesFailedError, NodeTimeoutError
+from pipeloop.errors import NodeOutputError, NodesFailedError, NodeTimeoutError
 
 if TYPE_CHECKING:
     from pipeloop.engine.pipeline import Pipeline
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 __all__ = ["Scheduler"]
 
 logger = logging.getLogger("pipeloop.runner")
+
+#: Seconds of uninterrupted inline work after which a worker yields to the event loop.
+_PAUSE_EVERY = 0.002
 
 
 async def _gather(
@@ -110,6 +115,8 @@ class Scheduler:
         self._failures: dict[Node, Exception] = {}
         self._skipped: set[int] = set()
         self._group: TaskGroup | None = None
+        self._stopping = False
+        self._last_pause = time.monotonic()
 
     def _link_nodes(self) -> None:
         producer = {out: i for i, node in enumerate(self._nodes) for out in node.outputs}
@@ -149,12 +156,31 @@ class Scheduler:
 
     async def _worker(self) -> None:
         while True:
+            await self._pause_if_due()
             while not self._ready:
                 event = anyio.Event()
                 self._waiters.append(event)
                 await event.wait()
+            if self._stopping:
+                return
             index = heapq.heappop(self._ready)
             await self._run_node(index)
+
+    async def _pause_if_due(self) -> None:
+        """Let cancellation in between nodes, and the rest of the app run.
+
+        Nodes whose data is in memory and whose functions run inline never suspend, so a
+        worker could otherwise run them all without the loop seeing a cancelled scope, an
+        expired deadline or another task. Every few milliseconds of such work the worker
+        yields twice: once so expired deadlines fire, once so their cancellation lands.
+        """
+        now = time.monotonic()
+        if now - self._last_pause < _PAUSE_EVERY:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            return
+        self._last_pause = now
+        await anyio.lowlevel.checkpoint()
+        await anyio.lowlevel.checkpoint()
 
     def _push_ready(self, indices: list[int]) -> None:
         """Queue newly ready nodes; wake idle workers, then start new ones for the rest
@@ -179,8 +205,7 @@ class Scheduler:
     async def _run_node(self, index: int) -> None:
         node = self._nodes[index]
         try:
-            inputs = await self._load_inputs(node)
-            outputs = await self._execute(node, inputs)
+            outputs = await self._attempts(node)
             await self._save_outputs(node, outputs)
             await self._release_inputs(node)
         except Exception as exc:
@@ -198,50 +223,80 @@ class Scheduler:
             self._push_ready(ready)
         self._settle()
 
-    async def _execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        hooks = self._hooks
-        if "before_node_run" in hooks:
-            for replaced in await hooks.call("before_node_run", **self._node_args(node, inputs)):
-                if replaced:
-                    inputs = {**inputs, **replaced}
-        logger.info("Running node: %s", node.name if node.name == str(node)
-                    else f"{node.name}: {node}")
-        try:
-            outputs = await self._execute_with_retries(node, inputs)
-        except Exception as exc:
-            if "on_node_error" in hooks:
-                await hooks.call("on_node_error", error=exc, **self._node_args(node, inputs))
-            raise
-        if "after_node_run" in hooks:
-            await hooks.call("after_node_run", outputs=outputs, **self._node_args(node, inputs))
-        return outputs
+    async def _attempts(self, node: Node) -> dict[str, Any]:
+        """Load the inputs and execute the node; again, on freshly loaded inputs and after a
+        growing delay, while it fails with a retryable error and has retries left. Hooks see
+        one node run: ``before_node_run`` once, then ``after_node_run`` or
+        ``on_node_error`` once."""
+        delay = node.retry_delay
+        attempt = 1
+        replaced: dict[str, Any] = {}
+        while True:
+            inputs: dict[str, Any] = {}
+            try:
+                inputs = await self._load_inputs(node)
+                if attempt == 1:
+                    replaced = await self._before_node_run(node, inputs)
+                inputs.update(replaced)
+                self._log_running(node)
+                outputs = await self._execute_once(node, inputs)
+            except node.retry_on as exc:
+                if not self._retry_allowed(node, exc, attempt):
+                    await self._report_node_error(node, inputs, exc)
+                    raise
+                logger.warning("Node '%s' failed (attempt %d of %d): %r; retrying in %.3g s",
+                               node.name, attempt, node.retries + 1, exc, delay)
+            except Exception as exc:
+                await self._report_node_error(node, inputs, exc)
+                raise
+            else:
+                if "after_node_run" in self._hooks:
+                    await self._hooks.call("after_node_run", outputs=outputs,
+                                           **self._node_args(node, inputs))
+                return outputs
+            await anyio.sleep(delay)
+            delay *= 2
+            attempt += 1
+
+    async def _before_node_run(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Call ``before_node_run`` hooks; return the inputs they replace."""
+        replaced: dict[str, Any] = {}
+        if "before_node_run" in self._hooks:
+            for result in await self._hooks.call("before_node_run",
+                                                 **self._node_args(node, inputs)):
+                replaced.update(result or {})
+        return replaced
+
+    @staticmethod
+    def _log_running(node: Node) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            label = node.name if node.name == str(node) else f"{node.name}: {node}"
+            logger.info("Running node: %s", label)
+
+    def _retry_allowed(self, node: Node, exc: BaseException, attempt: int) -> bool:
+        # A wrong return shape is a bug in the node, not a passing fault.
+        return (attempt <= node.retries and not isinstance(exc, NodeOutputError)
+                and not self._policy.retries_in_execute(node))
+
+    async def _report_node_error(
+        self, node: Node, inputs: dict[str, Any], exc: BaseException
+    ) -> None:
+        if "on_node_error" in self._hooks:
+            await self._hooks.call("on_node_error", error=exc, **self._node_args(node, inputs))
 
     def _node_args(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"node": node, "catalog": self._catalog, "inputs": inputs,
                 "is_async": self._concurrent_io, "run_id": self._run_id,
                 "session_id": self._run_id}
 
-    async def _execute_with_retries(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        if not node.retries or self._policy.retries_in_execute(node):
-            return await self._execute_once(node, inputs)
-        delay = node.retry_delay
-        for attempt in range(1, node.retries + 2):
-            try:
-                return await self._execute_once(node, inputs)
-            except node.retry_on as exc:
-                if attempt > node.retries or _is_shape_error(exc):
-                    raise
-                logger.warning("Node '%s' failed (attempt %d of %d): %r; retrying in %.3g s",
-                               node.name, attempt, node.retries + 1, exc, delay)
-            await anyio.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
-
     async def _execute_once(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         if node.timeout is None:
             return await self._policy.execute(node, inputs)
-        with anyio.move_on_after(node.timeout):
-            return await self._policy.execute(node, inputs)
+        with anyio.move_on_after(node.timeout) as scope:
+            outputs = await self._policy.execute(node, inputs)
+            # A function that ran inline could not be interrupted; late is still late.
+            if anyio.current_time() < scope.deadline:
+                return outputs
         raise NodeTimeoutError(
             f"Node '{node.name}' did not finish within its timeout of {node.timeout:g} s."
             + self._policy.timeout_remark
@@ -294,6 +349,7 @@ class Scheduler:
         logger.error("Node '%s' failed with error: %r", node.name, exc)
         self._failures[node] = exc
         if not self._keep_going:
+            self._stopping = True
             assert self._group is not None
             self._group.cancel_scope.cancel()
             return
@@ -337,13 +393,10 @@ class Scheduler:
         if not unfinished:
             return
         logger.warning(
-            "There are %d nodes that have not run.\nYou can resume the pipeline run from "
-            "the nearest nodes with persisted inputs by adding the following argument to "
-            "your previous command:\n  %s",
-            len(unfinished), resume_command(self.resume_nodes()),
+            "There are %d nodes that have not run: %s.\nYou can resume the pipeline run "
+            "from the nearest nodes with persisted inputs by adding the following argument "
+            "to your previous command:\n  %s",
+            len(unfinished), ", ".join(node.name for node in unfinished),
+            resume_command(self.resume_nodes()),
         )
 
-
-def _is_shape_error(exc: BaseException) -> bool:
-    """A wrong return shape is a bug in the node, not a passing fault: never retried."""
-    return isinstance(exc, NodeError) and not isinstance(exc, NodeTimeoutError)

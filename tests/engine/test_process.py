@@ -223,12 +223,6 @@ async def test_a_dying_worker_fails_its_node_and_the_next_run_works() -> None:
     ) == {"out": 3}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a dead worker is reported as a plain NodeError, which "
-    "scheduler._is_shape_error classifies as a wrong return shape, so retries/retry_on "
-    "never apply to a crashed or OOM-killed worker (a passing fault).",
-)
 async def test_a_dead_worker_is_retried(tmp_path: Path) -> None:
     pipeline = Pipeline([node(die_on_first_attempt, "path", "out", name="dies_once",
                               retries=1)])

@@ -129,9 +129,9 @@ async def test_resuming_from_the_advice_completes_the_pipeline() -> None:
 
     with pytest.raises(RuntimeError):
         await SequentialRunner().run(pipeline, catalog())
-    # n5 reads "a" from memory, so the walk reaches n1 through it.
+    # n5 reads "a" from memory, so the walk reaches n1 through it; from n1, n3 is re-run too.
     resume = advice(pipeline, ["n3", "n4", "n5"], catalog())
-    assert resume == ["n1", "n3"]
+    assert resume == ["n1"]
     flags["fixed"] = True
     await SequentialRunner().run(pipeline.from_nodes(*resume), catalog())
     assert disk.data["e"] == 2 + 6  # a = 2, b = 3, c = 4, d = 5, e = 5 + 2 + 1
@@ -153,13 +153,6 @@ def x_node(t: int, w: int) -> int:
     return t + w
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: resume.nodes_to_resume_from only walks upstream from the unfinished nodes; "
-    "--from-nodes also re-runs every descendant of the starts, and those may read memory "
-    "data whose producer is not re-run (here 'X' needs 'w'), so the printed resume command "
-    "fails with MissingInputsError.",
-)
 async def test_resume_advice_after_keep_going_gives_a_runnable_pipeline() -> None:
     pipeline = Pipeline([
         node(w_node, None, "w", name="W"),
@@ -228,8 +221,6 @@ def test_from_nodes_of_the_advice_covers_every_unfinished_node(
         assert start in unfinished or readers & resumed
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: see "
-                   "test_resume_advice_after_keep_going_gives_a_runnable_pipeline.")
 @settings(max_examples=100, deadline=None, derandomize=True, database=None,
           phases=[Phase.generate])  # no shrinking: the failure is expected, keep it fast
 @given(dags_with_failures())

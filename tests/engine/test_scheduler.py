@@ -103,13 +103,6 @@ def record_into(log: list[str], *inputs: Any, name: str) -> int:
     return 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ThreadRunner(max_workers=1) is documented (SequentialRunner docstring, "
-    "STYLE.md) as 'the same order' as SequentialRunner, but every ready node starts at once "
-    "and queues on the thread limiter, so an independent node overtakes a dependant that "
-    "comes earlier in pipeline.nodes.",
-)
 async def test_thread_runner_with_one_worker_keeps_the_sequential_order() -> None:
     log: list[str] = []
     pipeline = Pipeline([
@@ -270,13 +263,6 @@ async def test_a_failure_is_reported_once_with_its_hooks() -> None:
     assert "after_pipeline_run" not in hooks.names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: after a node fails, Scheduler._worker keeps popping ready nodes; when their "
-    "data is 'instant' (MemoryDataset) and the policy runs them inline (SequentialRunner) "
-    "there is no checkpoint, so the cancelled task group never stops them and every later "
-    "node still runs.",
-)
 async def test_a_failure_stops_the_run_before_any_new_node_starts() -> None:
     hooks = RecordingHooks()
     log: list[str] = []
@@ -343,7 +329,7 @@ async def test_failure_log_gives_the_resume_advice(
         await SequentialRunner().run(chain_with_failure(), DataCatalog({"x": MemoryDataset(0)}))
     warnings = [r.getMessage() for r in pipeloop_logs.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert "There are 3 nodes that have not run." in warnings[0]
+    assert "There are 3 nodes that have not run: n3, n4, n5." in warnings[0]
     # Everything upstream is in memory, so the advice starts from the very first node.
     assert '--from-nodes "n1"' in warnings[0]
     errors = [r.getMessage() for r in pipeloop_logs.records if r.levelno == logging.ERROR]
@@ -363,11 +349,6 @@ async def test_failure_log_advice_stops_at_persisted_data(
     assert '--from-nodes "n3"' in pipeloop_logs.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: issue 2 asks that the log 'says which nodes did not run'; "
-    "Scheduler._log_unfinished only logs how many.",
-)
 async def test_failure_log_names_the_nodes_that_did_not_run(
     pipeloop_logs: pytest.LogCaptureFixture,
 ) -> None:
@@ -459,13 +440,6 @@ def cancel_scope_then_inc(scope: anyio.CancelScope, log: list[str], x: int) -> i
     return x + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: same root cause as test_a_failure_stops_the_run_before_any_new_node_starts: "
-    "Scheduler._worker has no checkpoint between nodes, so a cancellation (or an expired "
-    "move_on_after/fail_after deadline) that arrives while an inline node runs is only seen "
-    "after every remaining in-memory node has run.",
-)
 async def test_cancellation_during_an_inline_node_stops_before_the_next_one() -> None:
     log: list[str] = []
     pipeline = Pipeline([
@@ -590,20 +564,7 @@ def mutate_then_fail_once(path: str, items: list[int]) -> int:
     return len(items)
 
 
-RETRY_SEES_MUTATION = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Scheduler._execute_with_retries passes the same inputs dict to every "
-    "attempt; in-process policies hand the same objects again, so what a failed attempt "
-    "did to its inputs leaks into the retry (ParallelRunner pickles per attempt and is "
-    "unaffected), and results differ between policies.",
-)
-
-
-@pytest.mark.parametrize("policy", [
-    pytest.param("sequential", marks=RETRY_SEES_MUTATION),
-    pytest.param("thread", marks=RETRY_SEES_MUTATION),
-    "process",
-])
+@pytest.mark.parametrize("policy", ["sequential", "thread", "process"])
 async def test_each_attempt_gets_the_inputs_as_loaded(
     runner_of: RunnerFactory, policy: str, tmp_path: Path
 ) -> None:
@@ -653,12 +614,6 @@ def sleep_then_return(x: int) -> int:
     return x
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: under SequentialRunner a plain node runs inline, so the timeout's cancel "
-    "scope never gets a checkpoint and a late return is accepted silently "
-    "(Scheduler._execute_once); the node's `timeout` is ignored.",
-)
 async def test_sync_node_past_its_timeout_fails_under_sequential_runner() -> None:
     pipeline = Pipeline([node(sleep_then_return, "x", "y", name="late", timeout=0.05)])
     with pytest.raises(NodeTimeoutError):

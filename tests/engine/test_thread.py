@@ -126,12 +126,13 @@ async def rendezvous(state: dict[str, Any], x: int) -> int:
 
 
 async def test_async_nodes_take_no_thread_and_all_run_at_once() -> None:
-    """Twenty async nodes that each wait for all the others finish with one worker thread."""
+    """Twenty async nodes that each wait for all the others finish with two worker threads
+    (with one, ThreadRunner keeps the sequential order, so they could never meet)."""
     state = {"arrived": 0, "expected": 20, "all_here": anyio.Event()}
     pipeline = Pipeline([node(rendezvous, ["state", "x"], f"o{i}", name=f"n{i}")
                          for i in range(20)])
     catalog = DataCatalog({"state": assign(state), "x": MemoryDataset(1)})
-    result = await ThreadRunner(max_workers=1).run(pipeline, catalog)
+    result = await ThreadRunner(max_workers=2).run(pipeline, catalog)
     assert len(result) == 20
 
 

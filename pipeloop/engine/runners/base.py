@@ -18,8 +18,10 @@ import logging
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import anyio
+from anyio.lowlevel import RunVar
 
 from pipeloop.datasets.base import AbstractDataset
 from pipeloop.datasets.catalog import DataCatalog
@@ -32,9 +34,29 @@ from pipeloop.errors import MissingInputsError, RunnerError
 if TYPE_CHECKING:
     from pipeloop.engine.pipeline import Pipeline
 
-__all__ = ["AbstractRunner"]
+__all__ = ["AbstractRunner", "limiter_for"]
 
 logger = logging.getLogger("pipeloop.runner")
+
+# Capacity limiters belong to an event loop, and a runner may serve several loops in turn:
+# one weak map per loop, so a runner made per request leaves nothing behind.
+_LIMITERS: RunVar[WeakKeyDictionary[AbstractRunner, anyio.CapacityLimiter]] = RunVar(
+    "pipeloop_limiters"
+)
+
+
+def limiter_for(runner: AbstractRunner, capacity: int) -> anyio.CapacityLimiter:
+    """The capacity limiter of ``runner`` in the running event loop (made on first use), so
+    concurrent runs of one runner share its workers."""
+    try:
+        limiters = _LIMITERS.get()
+    except LookupError:
+        limiters = WeakKeyDictionary()
+        _LIMITERS.set(limiters)
+    limiter = limiters.get(runner)
+    if limiter is None:
+        limiter = limiters[runner] = anyio.CapacityLimiter(capacity)
+    return limiter
 
 
 class AbstractRunner(abc.ABC):

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_process
-from anyio.lowlevel import RunVar
 
 from pipeloop.engine.node import Node
-from pipeloop.engine.runners.base import AbstractRunner
+from pipeloop.engine.runners.base import AbstractRunner, limiter_for
 from pipeloop.errors import NodeError, RunnerError
 
 if TYPE_CHECKING:
@@ -49,15 +48,6 @@ class ParallelRunner(AbstractRunner):
         if max_workers is not None and max_workers < 1:
             raise RunnerError(f"ParallelRunner: max_workers must be >= 1, not {max_workers}.")
         self.max_workers = max_workers or os.cpu_count() or 1
-        self._limiter: RunVar[anyio.CapacityLimiter] = RunVar(f"pipeloop-procs-{id(self)}")
-
-    def _process_limiter(self) -> anyio.CapacityLimiter:
-        try:
-            return self._limiter.get()
-        except LookupError:
-            limiter = anyio.CapacityLimiter(self.max_workers)
-            self._limiter.set(limiter)
-            return limiter
 
     def check_pipeline(self, pipeline: Pipeline) -> None:
         """Refuse nodes whose function cannot be sent to a worker process.
@@ -78,7 +68,8 @@ class ParallelRunner(AbstractRunner):
     async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         try:
             return await anyio.to_process.run_sync(
-                _run_in_worker, node, inputs, cancellable=True, limiter=self._process_limiter()
+                _run_in_worker, node, inputs, cancellable=True,
+                limiter=limiter_for(self, self.max_workers),
             )
         except anyio.BrokenWorkerProcess as exc:
             raise NodeError(

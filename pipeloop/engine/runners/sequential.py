@@ -21,6 +21,9 @@ class SequentialRunner(AbstractRunner):
         is_async: load a node's inputs (and save its outputs) concurrently.
     """
 
+    timeout_remark = (" It ran inline on the event loop and could not be stopped at the "
+                      "deadline; ThreadRunner stops waiting for it on time.")
+
     @property
     def max_concurrent_nodes(self) -> int | None:
         return 1

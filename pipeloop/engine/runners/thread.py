@@ -8,10 +8,9 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from anyio.lowlevel import RunVar
 
 from pipeloop.engine.node import Node
-from pipeloop.engine.runners.base import AbstractRunner
+from pipeloop.engine.runners.base import AbstractRunner, limiter_for
 from pipeloop.errors import RunnerError
 
 __all__ = ["ThreadRunner"]
@@ -41,20 +40,17 @@ class ThreadRunner(AbstractRunner):
         if max_workers is not None and max_workers < 1:
             raise RunnerError(f"ThreadRunner: max_workers must be >= 1, not {max_workers}.")
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
-        # One limiter per event loop: a runner may be used by several loops in turn.
-        self._limiter: RunVar[anyio.CapacityLimiter] = RunVar(f"pipeloop-threads-{id(self)}")
 
-    def _thread_limiter(self) -> anyio.CapacityLimiter:
-        try:
-            return self._limiter.get()
-        except LookupError:
-            limiter = anyio.CapacityLimiter(self.max_workers)
-            self._limiter.set(limiter)
-            return limiter
+    @property
+    def max_concurrent_nodes(self) -> int | None:
+        """One node at a time with one worker (``SequentialRunner``'s order without blocking
+        the loop); otherwise every ready node at once."""
+        return 1 if self.max_workers == 1 else None
 
     async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         return await anyio.to_thread.run_sync(
-            partial(node.run, inputs), abandon_on_cancel=True, limiter=self._thread_limiter()
+            partial(node.run, inputs), abandon_on_cancel=True,
+            limiter=limiter_for(self, self.max_workers),
         )
 
     def __repr__(self) -> str:
