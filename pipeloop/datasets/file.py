@@ -400,8 +400,14 @@ class AbstractBytesFileDataset(AbstractFileDataset):
     """
 
     async def _read(self, path: Path) -> Any:
-        async with aiofiles.open(path, "rb") as file:
+        # Shielded: a load cancelled while the open runs in its thread would leak the file.
+        with anyio.CancelScope(shield=True):
+            file = await aiofiles.open(path, "rb")
+        try:
             content = await file.read()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await file.close()
         return await anyio.to_thread.run_sync(self._deserialise, content)
 
     async def _write(self, path: Path, data: Any) -> None:

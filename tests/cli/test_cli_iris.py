@@ -24,7 +24,7 @@ DASK_PROCESSES = "cluster_kwargs={processes: true, n_workers: 1, dashboard_addre
         ([], True),
         (["--runner", "SequentialRunner", "--no-async"], True),
         (["--runner", "ThreadRunner", "--max-workers", "2"], True),
-        (["--parallel", "--max-workers", "2"], False),  # the node logs in a worker process
+        (["--parallel", "--max-workers", "2"], True),  # replayed from the worker process
         (["--runner", "DaskRunner", "--runner-params", DASK_THREADS], True),
         (["--runner", "DaskRunner", "--runner-params", DASK_PROCESSES], False),
     ],

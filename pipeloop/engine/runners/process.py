@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from typing import TYPE_CHECKING, Any
@@ -19,9 +20,67 @@ if TYPE_CHECKING:
 __all__ = ["ParallelRunner"]
 
 
-def _run_in_worker(node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Executed in the worker process."""
-    return node.run(inputs)
+class _LogCollector(logging.Handler):
+    """Keeps a worker's log records so the parent can log them as its own."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None  # arguments may not pickle
+        record.exc_text = self.format(record) if record.exc_info else None
+        record.exc_info = None
+        self.records.append(record)
+
+
+class _FailedInWorker(Exception):
+    """Carries a node's exception and the log records made before it, back to the parent."""
+
+    def __init__(self, error: BaseException, records: list[logging.LogRecord]) -> None:
+        super().__init__(error, records)
+        self.error = error
+        self.records = records
+
+
+def _run_in_worker(node: Node, inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+    """Executed in the worker process: run the node, keeping what it logs (a worker's own
+    stderr goes nowhere)."""
+    root, collector = logging.getLogger(), _LogCollector()
+    level = root.level
+    root.addHandler(collector)
+    root.setLevel(logging.DEBUG)
+    try:
+        return node.run(inputs), collector.records
+    except Exception as exc:
+        raise _FailedInWorker(exc, collector.records) from None
+    finally:
+        root.removeHandler(collector)
+        root.setLevel(level)
+
+
+class _DropReapedWorkerWarning(logging.Filter):
+    """Drops asyncio's "Unknown child process pid ..." warning for pool workers.
+
+    On Python < 3.12 asyncio waits for each child in a thread, while ``subprocess`` reaps
+    abandoned children on its own whenever a new process starts; when anyio kills its idle
+    workers as the loop closes, the two race and asyncio warns about a child that is
+    already gone. Nothing is lost, so the warning is noise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str)
+                    and record.msg.startswith("Unknown child process pid"))
+
+
+logging.getLogger("asyncio").addFilter(_DropReapedWorkerWarning())
+
+
+def _replay(records: list[logging.LogRecord]) -> None:
+    for record in records:
+        logger = logging.getLogger(record.name)
+        if logger.isEnabledFor(record.levelno):
+            logger.handle(record)
 
 
 class ParallelRunner(AbstractRunner):
@@ -67,15 +126,20 @@ class ParallelRunner(AbstractRunner):
 
     async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         try:
-            return await anyio.to_process.run_sync(
+            outputs, records = await anyio.to_process.run_sync(
                 _run_in_worker, node, inputs, cancellable=True,
                 limiter=limiter_for(self, self.max_workers),
             )
+        except _FailedInWorker as failed:
+            _replay(failed.records)
+            raise failed.error from None
         except anyio.BrokenWorkerProcess as exc:
             raise NodeError(
                 f"The worker process running node '{node.name}' died (crashed, was killed, "
                 "or could not start); the pool replaces it for the next node."
             ) from exc
+        _replay(records)
+        return outputs
 
     def __repr__(self) -> str:
         return f"ParallelRunner(max_workers={self.max_workers}, is_async={self.is_async})"
