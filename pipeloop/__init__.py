@@ -6,6 +6,9 @@ Everything in ``__all__`` is public; so are the documented subpackages
 
 from __future__ import annotations
 
+import importlib.util
+import typing
+
 from pipeloop import errors as errors
 from pipeloop.datasets.base import AbstractDataset as AbstractDataset
 from pipeloop.datasets.catalog import DataCatalog as DataCatalog
@@ -20,6 +23,9 @@ from pipeloop.engine.runners.dry import DryRunner as DryRunner
 from pipeloop.engine.runners.process import ParallelRunner as ParallelRunner
 from pipeloop.engine.runners.sequential import SequentialRunner as SequentialRunner
 from pipeloop.engine.runners.thread import ThreadRunner as ThreadRunner
+
+if typing.TYPE_CHECKING:
+    from pipeloop.engine.runners.dask import DaskRunner as DaskRunner
 
 __version__ = "0.1.0"
 
@@ -41,6 +47,11 @@ __all__ = [
     "pipeline",
 ]
 
+# DaskRunner is imported on first use (distributed takes a while to import), and is public
+# only where the [dask] extra is installed, so that `from pipeloop import *` always works.
+if importlib.util.find_spec("distributed") is not None:
+    __all__ = sorted([*__all__, "DaskRunner"])
+
 _DEPRECATED_ALIASES = {
     "AbstractDataSet": "AbstractDataset",
     "MemoryDataSet": "MemoryDataset",
@@ -49,6 +60,10 @@ _DEPRECATED_ALIASES = {
 
 
 def __getattr__(name: str) -> object:
+    if name == "DaskRunner":
+        from pipeloop.engine.runners.dask import DaskRunner
+
+        return DaskRunner
     if name in _DEPRECATED_ALIASES:
         import warnings
 

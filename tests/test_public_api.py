@@ -57,16 +57,10 @@ def test_every_name_in_all_imports() -> None:
     assert set(pipeloop.__all__) <= set(namespace)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: DESIGN.md's contract has `from pipeloop import DaskRunner` (a clear "
-    "ImportError without the [dask] extra); pipeloop.engine.runners.dask exists but "
-    "pipeloop/__init__.py neither exports DaskRunner nor lists it in __all__.",
-)
 def test_dask_runner_imports_from_the_package_or_says_what_to_install() -> None:
     assert importlib.util.find_spec("pipeloop.engine.runners.dask") is not None
     try:
-        from pipeloop import DaskRunner  # type: ignore[attr-defined]
+        from pipeloop import DaskRunner
     except ImportError as exc:
         assert "pipeloop[dask]" in str(exc)
         assert "DaskRunner" not in pipeloop.__all__
