@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeloop.cli.errors import UsageProblem
+from pipeloop.cli.masking import credential_strings, current_mask
 from pipeloop.cli.project import Project
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.datasets.config import ConfigLoader, catalog_from_conf
@@ -25,6 +26,9 @@ def load_catalog(
 ) -> DataCatalog:
     """The catalog a command works with: datasets, factories and parameters.
 
+    The project's credentials join the command's secret mask first, so nothing the command
+    prints or writes afterwards shows them (not even an error building the catalog).
+
     Args:
         project: the project, whose ``conf_source`` is used unless ``conf_source`` is given.
         env: ``--env``; ``None`` for the default run environment (``local``).
@@ -42,6 +46,7 @@ def load_catalog(
                            "not exist.")
     loader = ConfigLoader(conf_source or project.conf_source, env,
                           runtime_params=runtime_params)
+    current_mask().add(credential_strings(loader))
     catalog = catalog_from_conf(loader)
     if not load_versions:
         return catalog

@@ -6,15 +6,20 @@ Exit statuses follow click's convention:
 - ``1``: the run (or the project it loads) failed: a node raised, a dataset could not be
   loaded, the configuration is invalid;
 - ``2``: the command line is wrong: an unknown option, pipeline or runner, bad ``--params``
-  syntax, options that cannot be used together, filters that leave no nodes, no project.
+  syntax, options that cannot be used together, filters that leave no nodes, no project,
+  ``run --resume`` with no failed or interrupted run to resume;
+- ``128 + N``: the command was stopped by signal N: ``130`` for Ctrl-C (SIGINT), ``143``
+  for SIGTERM.
 
 ``--verbose`` (or ``PIPELOOP_VERBOSE=1``) prints the full traceback before the short message.
+Messages and tracebacks pass through the command's secret mask (:mod:`pipeloop.cli.masking`).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -22,6 +27,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from pipeloop.cli.masking import SecretMask, current_mask
 from pipeloop.errors import PipeloopError
 
 __all__ = [
@@ -29,12 +35,14 @@ __all__ = [
     "EXIT_USAGE",
     "VERBOSE_ENV",
     "CliError",
+    "Interrupted",
     "UsageProblem",
     "describe_exception",
     "is_verbose",
     "print_traceback",
     "reports_errors",
     "set_verbose",
+    "signal_name",
     "verbose_option",
 ]
 
@@ -62,15 +70,44 @@ class CliError(click.ClickException):
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
+        self.mask: SecretMask | None = None
 
     def format_message(self) -> str:
-        return self.message if self.hint is None else f"{self.message}\n{self.hint}"
+        text = self.message if self.hint is None else f"{self.message}\n{self.hint}"
+        return text if self.mask is None else self.mask.text(text)
 
 
 class UsageProblem(CliError):
     """A command line that cannot work as given; exits with status 2."""
 
     exit_code = EXIT_USAGE
+
+
+class Interrupted(CliError):
+    """The command was stopped by a signal; exits with status 128 + its number.
+
+    Args:
+        signum: the signal (``signal.SIGINT`` for Ctrl-C, ``signal.SIGTERM``).
+        message: what was stopped, and what is left undone.
+        hint: what to do about it (how to resume).
+    """
+
+    def __init__(self, signum: int, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:  # type: ignore[override]  # a property, per instance
+        """``128 + signum``: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + self.signum
+
+
+def signal_name(signum: int) -> str:
+    """``SIGINT`` for ``2``; the number itself for a signal Python does not name."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def is_verbose() -> bool:
@@ -100,8 +137,8 @@ def describe_exception(exc: BaseException) -> str:
 
 
 def print_traceback(exc: BaseException) -> None:
-    """Print ``exc`` and its chain on stderr, as Python would."""
-    traceback.print_exception(exc, file=sys.stderr)
+    """Print ``exc`` and its chain on stderr, as Python would, with secrets masked."""
+    sys.stderr.write(current_mask().text("".join(traceback.format_exception(exc))))
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
@@ -109,6 +146,8 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     Click's own exceptions pass through. Anything else becomes a :class:`CliError` (exit
     status 1) describing it in one line; with ``--verbose`` the traceback comes first.
+    ``KeyboardInterrupt`` (Ctrl-C outside a run, which handles its own) ends the command
+    with status 130 and no traceback. Secrets are masked in every message.
     """
 
     @functools.wraps(func)
@@ -118,13 +157,18 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         except CliError as exc:
             if is_verbose() and exc.__cause__ is not None:
                 print_traceback(exc.__cause__)
+            exc.mask = current_mask()
             raise
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except KeyboardInterrupt:
+            raise Interrupted(signal.SIGINT, "Interrupted.") from None
         except Exception as exc:
             if is_verbose():
                 print_traceback(exc)
-            raise CliError(describe_exception(exc)) from exc
+            error = CliError(describe_exception(exc))
+            error.mask = current_mask()
+            raise error from exc
 
     return wrapper
 

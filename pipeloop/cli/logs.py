@@ -3,8 +3,9 @@
 Kedro users read a run from its log (``Loading data from ...``, ``Running node: ...``,
 ``Completed 3 out of 4 tasks``, ``Pipeline execution completed successfully.``), so the CLI
 shows INFO records of ``pipeloop.*`` and of the project's package, and only warnings from
-everything else. The set-up is undone when the command returns, so commands invoked in-process
-(tests, notebooks) leave logging as they found it.
+everything else. Every line passes through the command's secret mask (see
+:mod:`pipeloop.cli.masking`). The set-up is undone when the command returns, so commands
+invoked in-process (tests, notebooks) leave logging as they found it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
+
+from pipeloop.cli.masking import MaskingFormatter, SecretMask, current_mask
 
 __all__ = ["command_logging"]
 
@@ -38,15 +41,19 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
 
 
 @contextmanager
-def command_logging(*packages: str, level: int = logging.INFO) -> Iterator[None]:
+def command_logging(*packages: str, level: int = logging.INFO,
+                    mask: SecretMask | None = None) -> Iterator[None]:
     """Show ``level`` records of ``pipeloop`` and ``packages``, warnings of the rest.
 
     Args:
         packages: logger names (the project's package) shown like pipeloop's.
         level: the level shown for pipeloop and ``packages``.
+        mask: the secrets to hide in every line (default: the command's, which grows as
+            the command loads the project's credentials).
     """
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter(_FORMAT, _DATE_FORMAT))
+    handler.setFormatter(MaskingFormatter(mask if mask is not None else current_mask(),
+                                          _FORMAT, _DATE_FORMAT))
     root = logging.getLogger()
     loggers = [logging.getLogger(name) for name in ("pipeloop", *packages)]
     saved = [(logger, logger.level) for logger in (root, *loggers)]

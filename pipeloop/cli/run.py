@@ -2,10 +2,14 @@
 
 The command parses its options, loads the project, its pipelines and its catalog, then ends
 in ``anyio.run`` of the same ``await runner.run(pipeline, catalog, hooks=...)`` an app calls.
+Around that call it keeps the run record ``--resume`` reads (:mod:`pipeloop.cli.run_record`)
+and turns the first Ctrl-C or SIGTERM into a clean cancellation
+(:mod:`pipeloop.cli.interrupts`).
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -19,14 +23,24 @@ import click
 from pipeloop.cli.common import conf_options, project_option
 from pipeloop.cli.conf import load_catalog
 from pipeloop.cli.errors import CliError, UsageProblem, reports_errors, verbose_option
-from pipeloop.cli.failure import run_failure
+from pipeloop.cli.failure import resume_nodes_after, run_failure, run_interrupted
+from pipeloop.cli.interrupts import SignalWatcher
 from pipeloop.cli.lifecycle import RunRecorder
 from pipeloop.cli.logs import command_logging
+from pipeloop.cli.masking import current_mask
 from pipeloop.cli.only_missing import only_missing_outputs
 from pipeloop.cli.options import parse_load_versions, parse_pairs, split_list
 from pipeloop.cli.progress import ProgressDisplay, wants_progress
-from pipeloop.cli.project import find_project, inside
+from pipeloop.cli.project import Project, find_project, inside
 from pipeloop.cli.registry import load_pipelines, select_pipelines
+from pipeloop.cli.resume import (
+    command_line,
+    log_resume,
+    recorded_options,
+    resume_options,
+    unfinished_run,
+)
+from pipeloop.cli.run_record import RunRecord, RunStatus
 from pipeloop.cli.runners import BUILTIN_RUNNERS, check_choice, make_runner
 from pipeloop.cli.trace import TraceRecorder
 from pipeloop.datasets.catalog import DataCatalog
@@ -133,6 +147,11 @@ _LIST = "Comma-separated; may be repeated."
               "(tcp://host:8786); a local cluster when omitted.")
 @click.option("--keep-going", is_flag=True,
               help="After a node fails, still run every node that does not depend on it.")
+@click.option("--resume", is_flag=True,
+              help="Finish the project's last run, which failed or was interrupted: run it "
+              "again with its options, from the nodes it did not finish (as its 'Resume "
+              "with' line says). Other options given with --resume replace the recorded "
+              "ones; filters cannot be given.")
 @click.option("--from-nodes", multiple=True, help=f"Run from these nodes on. {_LIST}")
 @click.option("--to-nodes", multiple=True, help=f"Run up to these nodes. {_LIST}")
 @click.option("--from-inputs", multiple=True,
@@ -163,8 +182,19 @@ def run_command(ctx: click.Context, **options: Any) -> None:
     """Run a pipeline of the project, as `kedro run` does.
 
     Filters combine: a node runs when every given filter keeps it. On failure the last
-    line is the command that resumes the run.
+    line is the command that resumes the run; `pipeloop run --resume` runs it.
+
+    Ctrl-C or SIGTERM stops the run cleanly (exit status 130 or 143); a second one stops the
+    process at once.
     """
+    argv: list[str] = ctx.meta.get(_ARGV, [])
+    project: Project | None = None
+    resumed: RunRecord | None = None
+    if options["resume"]:
+        project = find_project(options["project_path"])
+        resumed = unfinished_run(project.root)
+        options = resume_options(ctx, options, resumed, project.root)
+        argv = command_line(ctx, options)
     filters = _Filters(
         tags=split_list(options["tags"]), from_nodes=split_list(options["from_nodes"]),
         to_nodes=split_list(options["to_nodes"]), node_names=split_list(options["node_names"]),
@@ -176,12 +206,16 @@ def run_command(ctx: click.Context, **options: Any) -> None:
     load_versions = parse_load_versions(options["load_versions"])
     runner_arguments = _runner_arguments(options)
     check_choice(options["runner_name"], options["parallel"])
-    project = find_project(options["project_path"])
+    if project is None:
+        project = find_project(options["project_path"])
     conf_source = options["conf_source"].resolve() if options["conf_source"] else None
     trace_path = options["trace_path"].resolve() if options["trace_path"] else None
+    record = RunRecord(options=recorded_options(options, conf_source), argv=argv)
 
     with command_logging(project.package), inside(project):
         project.activate()
+        if resumed is not None:
+            log_resume(resumed)
         runner = make_runner(options["runner_name"], parallel=options["parallel"],
                              arguments=runner_arguments)
         names = ([options["pipeline_name"]] if options["pipeline_name"] else [])
@@ -189,14 +223,31 @@ def run_command(ctx: click.Context, **options: Any) -> None:
         pipeline = filters.apply(select_pipelines(load_pipelines(project), names))
         catalog = load_catalog(project, env=options["env"], conf_source=conf_source,
                                runtime_params=params, load_versions=load_versions)
-        _execute(ctx, runner, pipeline, catalog, options, trace_path)
+        _execute(runner, pipeline, catalog, options, trace_path,
+                 record=record, project_root=project.root)
 
 
-def _execute(ctx: click.Context, runner: AbstractRunner, pipeline: Pipeline,
-             catalog: DataCatalog, options: dict[str, Any], trace_path: Path | None) -> None:
-    """Run, with the CLI's hooks; report a failure as two lines."""
+# -- running ------------------------------------------------------------------------------
+
+
+def _execute(runner: AbstractRunner, pipeline: Pipeline, catalog: DataCatalog,
+             options: dict[str, Any], trace_path: Path | None, *, record: RunRecord,
+             project_root: Path) -> None:
+    """Run, with the CLI's hooks, until done, failed or stopped by a signal; keep the run
+    record; report a failure or an interruption as two lines."""
     recorder = RunRecorder()
     trace = TraceRecorder() if trace_path is not None else None
+
+    def end(status: RunStatus, resume_nodes: list[str] | None = None) -> None:
+        record.ended(status, resume_nodes)
+        record.write(project_root)
+
+    # At the first signal, record every unfinished node (those still running included): a
+    # second signal may end the process before the run does.
+    watcher = SignalWatcher(
+        on_signal=lambda _: end(RunStatus.INTERRUPTED, recorder.resume_nodes()))
+    record.write(project_root)
+    signum: int | None = None
     with ExitStack() as stack:
         progress = None
         if wants_progress(options["progress"]):
@@ -206,13 +257,24 @@ def _execute(ctx: click.Context, runner: AbstractRunner, pipeline: Pipeline,
                        hooks=_hooks(recorder, trace, progress),
                        keep_going=options["keep_going"],
                        only_missing=options["only_missing_outputs"])
+        stack.enter_context(watcher)
         try:
-            anyio.run(main)
-        except CliError:
-            raise
+            anyio.run(watcher.cancel_on_signal, main)
+        except KeyboardInterrupt:
+            signum = signal.SIGINT  # Ctrl-C before the watcher was listening
         except Exception as exc:
-            raise run_failure(exc, recorder, ctx.meta.get(_ARGV, [])) from exc
+            if watcher.signum is None:
+                end(RunStatus.FAILED, resume_nodes_after(exc, recorder))
+                if isinstance(exc, CliError):
+                    raise
+                raise run_failure(exc, recorder, record.argv) from exc
         finally:
             if trace is not None and trace_path is not None:
                 trace.close()
-                trace.write(trace_path)
+                trace.write(trace_path, mask=current_mask())
+        if signum is None and not watcher.completed:
+            signum = watcher.signum  # None unless a signal stopped the run
+    if signum is not None:
+        end(RunStatus.INTERRUPTED, recorder.resume_nodes())
+        raise run_interrupted(signum, recorder, record.argv)
+    end(RunStatus.COMPLETED)

@@ -22,6 +22,7 @@ from typing import Any
 
 from pipeloop.cli.errors import describe_exception
 from pipeloop.cli.lifecycle import NodeLifecycle
+from pipeloop.cli.masking import SecretMask
 from pipeloop.engine.node import Node
 from pipeloop.engine.pipeline import Pipeline
 
@@ -145,9 +146,11 @@ class TraceRecorder(NodeLifecycle):
         return {"traceEvents": names + self._events, "displayTimeUnit": "ms",
                 "otherData": {key: str(value) for key, value in self._metadata.items()}}
 
-    def write(self, path: str | os.PathLike[str]) -> None:
-        """Write the trace to ``path`` atomically (no half-written file, ever)."""
-        write_atomically(Path(path), json.dumps(self.to_json(), indent=None))
+    def write(self, path: str | os.PathLike[str], *, mask: SecretMask | None = None) -> None:
+        """Write the trace to ``path`` atomically (no half-written file, ever), with every
+        string passed through ``mask`` (error messages may quote credentials)."""
+        events = self.to_json() if mask is None else mask.data(self.to_json())
+        write_atomically(Path(path), json.dumps(events, indent=None))
 
 
 def write_atomically(path: Path, text: str) -> None:

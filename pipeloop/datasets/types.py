@@ -80,7 +80,10 @@ def resolve_credentials(
 
 
 def secret_strings(value: Any) -> set[str]:
-    """Every string inside ``value`` (a credentials mapping) long enough to be masked."""
+    """Every string inside ``value`` (a credentials mapping) long enough to be masked;
+    numbers count as the text they are written as (a numeric PIN is a secret too)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
     if isinstance(value, str):
         return {value} if len(value) >= _MIN_SECRET_LENGTH else set()
     if isinstance(value, Mapping):

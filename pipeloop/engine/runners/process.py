@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
+import threading
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -43,9 +45,20 @@ class _FailedInWorker(Exception):
         self.records = records
 
 
+def _leave_interrupts_to_the_parent() -> None:
+    """Ignore SIGINT in this worker. Ctrl-C reaches every process of the terminal's
+    foreground group; in a worker it would raise ``KeyboardInterrupt`` inside the node and
+    send it back to the parent as the node's result. The parent owns the run: it cancels the
+    run on Ctrl-C, and a cancelled call kills its worker."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _run_in_worker(node: Node, inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
     """Executed in the worker process: run the node, keeping what it logs (a worker's own
     stderr goes nowhere)."""
+    _leave_interrupts_to_the_parent()
     root, collector = logging.getLogger(), _LogCollector()
     level = root.level
     root.addHandler(collector)

@@ -1,0 +1,303 @@
+"""Ctrl-C and SIGTERM during a real ``pipeloop run`` process: a clean stop, exit status
+128 + the signal, no half-written file, the resume hint, and a ``--resume`` that finishes.
+
+The test project's middle node waits until the test creates ``data/go``: as an
+``async def`` (cancellable), as a plain function (which cannot be interrupted), or in the
+middle of saving its output (a temporary file half written).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cli_helpers import Invoke, read_json, write_files
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+PACKAGE = "sigproj"
+
+FILES = {
+    "pyproject.toml": f"""
+        [project]
+        name = "{PACKAGE}"
+        version = "0.1.0"
+
+        [tool.pipeloop]
+        package = "{PACKAGE}"
+    """,
+    "conf/base/catalog.yml": """
+        a:
+          type: JSONDataset
+          filepath: data/a.json
+        b:
+          type: JSONDataset
+          filepath: data/b.json
+        c:
+          type: JSONDataset
+          filepath: data/c.json
+        slow_b:
+          type: sigproj.datasets.SlowText
+          filepath: data/slow_b.txt
+    """,
+    f"src/{PACKAGE}/__init__.py": "",
+    f"src/{PACKAGE}/datasets.py": """
+        from pathlib import Path
+
+        import anyio
+
+        from pipeloop.datasets import TextDataset
+
+
+        class SlowText(TextDataset):
+            '''Writes its first bytes, then waits for data/go before writing the rest.'''
+
+            async def _write_content(self, file, content):
+                await file.write(content[:4])
+                await file.flush()
+                Path("data/saving").touch()
+                while not Path("data/go").exists():
+                    await anyio.sleep(0.02)
+                await file.write(content[4:])
+    """,
+    f"src/{PACKAGE}/nodes.py": """
+        import time
+        from pathlib import Path
+
+        import anyio
+
+
+        def first():
+            return [1, 2, 3]
+
+
+        async def wait_async(a):
+            Path("data/started").touch()
+            while not Path("data/go").exists():
+                await anyio.sleep(0.02)
+            return [x * 2 for x in a]
+
+
+        def wait_sync(a):
+            Path("data/started").touch()
+            while not Path("data/go").exists():
+                time.sleep(0.02)
+            return [x * 2 for x in a]
+
+
+        def as_text(a):
+            Path("data/started").touch()
+            return "doubled: " + ",".join(str(x * 2) for x in a)
+
+
+        def last(b):
+            return sum(b) if isinstance(b, list) else len(b)
+    """,
+    f"src/{PACKAGE}/pipeline_registry.py": """
+        from pipeloop import Pipeline, node
+
+        from sigproj.nodes import as_text, first, last, wait_async, wait_sync
+
+
+        def register_pipelines():
+            def three(middle, b="b"):
+                return Pipeline([
+                    node(first, None, "a", name="first"),
+                    node(middle, "a", b, name="wait"),
+                    node(last, b, "c", name="last"),
+                ])
+
+            return {"__default__": three(wait_async), "sync": three(wait_sync),
+                    "saving": three(as_text, "slow_b")}
+    """,
+}
+
+TIMEOUT = 15.0
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    root = write_files(tmp_path / PACKAGE, FILES)
+    (root / "data").mkdir()
+    yield root
+    (root / "data" / "go").touch()  # let any process still waiting finish
+    for name in [name for name in sys.modules if name.split(".")[0] == PACKAGE]:
+        del sys.modules[name]
+
+
+class Run:
+    """``pipeloop run`` in its own process, stderr going to a file the test can poll."""
+
+    def __init__(self, project: Path, *args: str, new_session: bool = False) -> None:
+        self.project = project
+        self.stderr_path = project.parent / "stderr.txt"
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith("PIPELOOP_")}
+        with self.stderr_path.open("w") as stderr:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pipeloop.cli.main", "run", *args], cwd=project,
+                env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+                start_new_session=new_session)
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def wait_for(self, what: str) -> None:
+        """Until ``data/<what>`` exists (or, with a space in it, stderr says ``what``)."""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            found = what in self.stderr if " " in what else (self.project / "data" / what).exists()
+            if found:
+                return
+            if self.process.poll() is not None:
+                pytest.fail(f"pipeloop exited ({self.process.returncode}) before {what!r}:\n"
+                            f"{self.stderr}")
+            time.sleep(0.02)
+        self.process.kill()
+        pytest.fail(f"no {what!r} within {TIMEOUT} s:\n{self.stderr}")
+
+    def finish(self) -> int:
+        try:
+            return self.process.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            pytest.fail(f"pipeloop did not stop:\n{self.stderr}")
+
+
+def leftovers(project: Path) -> list[str]:
+    """Temporary files left anywhere in the project."""
+    return sorted(path.name for path in project.rglob("*.tmp"))
+
+
+def recorded(project: Path) -> dict[str, object]:
+    data = read_json(project / ".pipeloop" / "last_run.json")
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_a_signal_cancels_the_run_and_resume_finishes_it(
+    project: Path, invoke: Invoke, signum: signal.Signals, status: int
+) -> None:
+    run = Run(project, "--runner", "ThreadRunner")
+    run.wait_for("started")
+    run.process.send_signal(signum)
+    assert run.finish() == status
+    stderr = run.stderr
+    assert f"{signum.name} received: stopping the run; no new node starts." in stderr
+    assert stderr.splitlines()[-2:] == [
+        f"Error: Interrupted by {signum.name}: the run was cancelled; 1 of 3 node(s) "
+        "completed.",
+        'Resume with: pipeloop run --from-nodes "wait" --runner ThreadRunner',
+    ]
+    assert "Traceback" not in stderr
+    assert sorted(path.name for path in (project / "data").iterdir()) == ["a.json", "started"]
+    assert leftovers(project) == []
+    assert (recorded(project)["status"], recorded(project)["resume_nodes"]) == (
+        "interrupted", ["wait"])
+
+    (project / "data" / "go").touch()
+    resumed = invoke("run", "--project", project, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "Running node: first" not in resumed.stderr
+    assert read_json(project / "data" / "c.json") == 12
+    assert recorded(project)["status"] == "completed"
+
+
+def test_a_save_cut_short_leaves_no_file(project: Path, invoke: Invoke) -> None:
+    run = Run(project, "-p", "saving")
+    run.wait_for("saving")
+    assert len(leftovers(project)) == 1  # the output, half written
+    run.process.send_signal(signal.SIGINT)
+    assert run.finish() == 130
+    assert not (project / "data" / "slow_b.txt").exists()
+    assert leftovers(project) == []
+    assert 'Resume with: pipeloop run --from-nodes "wait" -p saving' in run.stderr
+
+    (project / "data" / "go").touch()
+    resumed = invoke("run", "--project", project, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert (project / "data" / "slow_b.txt").read_text() == "doubled: 2,4,6"
+
+
+def test_a_second_signal_abandons_a_thread_that_will_not_stop(project: Path) -> None:
+    run = Run(project, "-p", "sync", "--runner", "ThreadRunner")
+    run.wait_for("started")
+    run.process.send_signal(signal.SIGINT)
+    # The run is over and says how to resume; the process waits for the thread...
+    run.wait_for("Resume with: pipeloop run --from-nodes")
+    time.sleep(0.2)
+    assert run.process.poll() is None
+    # ...until a second Ctrl-C ends it, as the signal's default action does.
+    run.process.send_signal(signal.SIGINT)
+    assert run.finish() == -signal.SIGINT
+    assert "Traceback" not in run.stderr
+    assert recorded(project)["resume_nodes"] == ["wait"]
+
+
+def test_a_second_signal_ends_a_run_blocked_in_a_plain_function(project: Path) -> None:
+    # SequentialRunner runs plain functions on the event loop: the loop cannot see the
+    # first signal until the function returns, but the handler speaks and records at once.
+    run = Run(project, "-p", "sync")
+    run.wait_for("started")
+    run.process.send_signal(signal.SIGTERM)
+    run.wait_for("SIGTERM received: stopping the run")
+    assert (recorded(project)["status"], recorded(project)["resume_nodes"]) == (
+        "interrupted", ["wait"])
+    assert run.process.poll() is None
+    run.process.send_signal(signal.SIGTERM)
+    assert run.finish() == -signal.SIGTERM
+    assert "Traceback" not in run.stderr
+
+
+def test_a_plain_function_finishes_then_the_run_stops(project: Path) -> None:
+    run = Run(project, "-p", "sync")
+    run.wait_for("started")
+    run.process.send_signal(signal.SIGINT)
+    run.wait_for("SIGINT received")
+    (project / "data" / "go").touch()
+    assert run.finish() == 130
+    # The function returned, but the run was cancelled before its output was saved, and
+    # the node after it never started.
+    assert not (project / "data" / "b.json").exists()
+    assert "Running node: last" not in run.stderr
+    assert leftovers(project) == []
+    assert 'Resume with: pipeloop run --from-nodes "wait" -p sync' in run.stderr
+
+
+def test_ctrl_c_at_a_terminal_also_reaches_the_worker_processes(project: Path) -> None:
+    # A terminal sends Ctrl-C to its whole foreground process group, workers included:
+    # they leave it to the parent, which cancels the run and stops them.
+    run = Run(project, "-p", "sync", "--parallel", "--max-workers", "1", new_session=True)
+    run.wait_for("started")
+    os.killpg(run.process.pid, signal.SIGINT)
+    assert run.finish() == 130
+    assert "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[-1] == (
+        'Resume with: pipeloop run --from-nodes "wait" -p sync --parallel --max-workers 1')
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:  # no worker outlives the run
+        try:
+            os.killpg(run.process.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("a worker process outlived the run")
+
+
+def test_a_run_in_process_leaves_the_signal_handlers_as_it_found_them(
+    project: Path, invoke: Invoke
+) -> None:
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    (project / "data" / "go").touch()
+    assert invoke("run", "--project", project).exit_code == 0
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
