@@ -28,20 +28,26 @@ def _short_runner(label: str) -> str:
 def _panels(measurements: list[Measurement]) -> dict[str, list[tuple[str, dict[str, float]]]]:
     """workload -> [(group label, {engine: median})], in the order they were measured."""
     panels: dict[str, dict[str, dict[str, float]]] = {}
+    sizes: dict[str, set[int]] = {}
+    for item in measurements:
+        sizes.setdefault(item.case.workload, set()).add(item.case.size)
     for item in measurements:
         case = item.case
-        metrics = ["peak_traced_mb", "peak_rss_mb"] if case.workload == "memory" else [
+        metrics = ["peak_traced_mb", "peak_rss_mb", "workers_peak_rss_mb"] if (
+            case.workload == "memory") else [
             metric for metric in case.metrics if metric.endswith("_s")]
         for metric in metrics:
             median = item.median(metric)
-            if median is None:
+            if median is None or (metric == "workers_peak_rss_mb" and case.policy != "parallel"):
                 continue
-            parts = [case.label] if case.workload not in ("chain", "parallel-startup") else []
-            if case.workload == "scale":
+            parts = [case.label] if case.label != case.workload else []
+            if len(sizes[case.workload]) > 1:
                 parts.append(f"{case.size:,}")
+            if case.workload == "scale":
                 parts.append("build" if metric == "build_s" else "run")
             if case.workload == "memory":
-                parts.append("traced" if metric == "peak_traced_mb" else "RSS")
+                parts.append({"peak_traced_mb": "traced", "peak_rss_mb": "RSS"}.get(
+                    metric, "workers RSS"))
             parts.append(_short_runner(case.runner_label))
             group = "\n".join(parts)
             panels.setdefault(case.workload, {}).setdefault(group, {})[item.engine] = median
@@ -61,14 +67,19 @@ def plot(measurements: list[Measurement], path: str | Path, *, title: str = "") 
     for axis in axes.flat[len(panels):]:
         axis.set_visible(False)
     for axis, (workload, groups) in zip(axes.flat, panels.items(), strict=False):
-        width = 0.8 / max(len(engines), 1)
+        width = min(0.8 / max(len(engines), 1), 0.3)
         values = [v for _, medians in groups for v in medians.values() if v > 0]
         for offset, engine in enumerate(engines):
             xs, heights = [], []
             for x, (_, medians) in enumerate(groups):
                 if engine in medians:
-                    xs.append(x - 0.4 + width * (offset + 0.5))
+                    xs.append(x + width * (offset + 0.5 - len(engines) / 2))
                     heights.append(medians[engine])
+                elif len(engines) > 1:  # say so rather than leave a silent gap
+                    axis.annotate(f"{engine}: n/a", (x + width * (offset + 0.5 - len(engines) / 2),
+                                                     0), xycoords=("data", "axes fraction"),
+                                  xytext=(0, 3), textcoords="offset points", ha="center",
+                                  fontsize=6, color="grey", rotation=90, va="bottom")
             bars = axis.bar(xs, heights, width, label=engine, color=COLOURS[engine])
             unit = "MB" if workload == "memory" else "s"
             axis.bar_label(bars, labels=[_label(h, unit) for h in heights], fontsize=7,
@@ -76,7 +87,8 @@ def plot(measurements: list[Measurement], path: str | Path, *, title: str = "") 
         if values and max(values) / min(values) > 20:
             axis.set_yscale("log")
         axis.set_xticks(range(len(groups)), [label for label, _ in groups], fontsize=7)
-        axis.set_ylabel("peak MB above baseline" if workload == "memory"
+        axis.set_xlim(-0.6, max(len(groups), 2) - 0.4)
+        axis.set_ylabel("peak MB (above baseline)" if workload == "memory"
                         else "median seconds")
         axis.set_title(workload, fontsize=10, loc="left")
         axis.margins(y=0.15)

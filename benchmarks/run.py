@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -297,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     preset, sizes = _parse_sizes(args.size, parser)
     if args.repeat < 1 or args.warmup < 0:
         parser.error("--repeat must be >= 1 and --warmup >= 0")
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        parser.error("--plot needs matplotlib: pip install -e '.[bench]'")
 
     out = sys.stdout
     table_out = sys.stderr if args.json else sys.stdout
@@ -343,7 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"--plot needs matplotlib (pip install -e '.[bench]'): {exc}",
                   file=sys.stderr)
             return 2
-        plot(measurements, args.plot, title=engines_text)
+        plot(measurements, args.plot,
+             title=f"{header.strip()}; median of {args.repeat} runs")
         print(f"chart written to {args.plot}", file=sys.stderr)
     return status
 

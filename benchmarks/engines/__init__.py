@@ -48,6 +48,12 @@ class Engine(Protocol):
         the runner's pools is part of the run."""
 
 
+    def run_warm(self, first: tuple[Any, Any], second: tuple[Any, Any], policy: str, *,
+                 max_workers: int | None = None, is_async: bool | None = None) -> float:
+        """Run two (pipeline, catalog) pairs with one runner on one event loop and return
+        the seconds the second took (engines with an event loop only)."""
+
+
 def kedro_missing_reason() -> str | None:
     """Why Kedro cannot be compared here, or ``None`` when it can."""
     if importlib.util.find_spec("kedro") is None:

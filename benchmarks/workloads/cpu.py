@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 
 from benchmarks.engines import NodeSpec
-from benchmarks.workloads import Case, Workload, runner_label, timed_run
+from benchmarks.workloads import KEDRO_NOT_WARM, WARM, Case, Workload, runner_label, timed_run
 from benchmarks.workloads.funcs import burn, gather
 
 SECONDS_PER_NODE = 0.25
@@ -23,16 +23,20 @@ TINY_SECONDS_PER_NODE = 0.01
 
 @functools.cache
 def iterations_for(seconds: float) -> int:
-    """How many ``burn`` iterations take ``seconds`` on this machine (best of three)."""
-    probe = 200_000
-    best = min(_time_burn(probe) for _ in range(3))
+    """How many ``burn`` iterations take ``seconds`` of CPU on this machine (best of five).
+
+    CPU time, not wall time: other work on a busy machine would make the probe look slow and
+    the nodes short.
+    """
+    probe = 300_000
+    best = min(_cpu_time_of_burn(probe) for _ in range(5))
     return max(1, round(probe * seconds / best))
 
 
-def _time_burn(iterations: int) -> float:
-    start = time.perf_counter()
+def _cpu_time_of_burn(iterations: int) -> float:
+    start = time.thread_time()
     burn(iterations)
-    return time.perf_counter() - start
+    return time.thread_time() - start
 
 
 def cpu_nodes(size: int) -> list[NodeSpec]:
@@ -43,18 +47,23 @@ def cpu_nodes(size: int) -> list[NodeSpec]:
 def _cases(sizes: Sequence[int], policies: Sequence[str], tiny: bool) -> list[Case]:
     seconds = TINY_SECONDS_PER_NODE if tiny else SECONDS_PER_NODE
     iterations = iterations_for(seconds)
-    return [
-        Case(
-            workload="cpu", label=f"{seconds:g} s of CPU per node", policy=policy, size=size,
-            nodes=size + 1,
-            measure=lambda engine, size=size, policy=policy: timed_run(
-                engine, cpu_nodes(size), policy, data={"iterations": iterations}),
-            params={"seconds_per_node": seconds, "iterations": iterations,
-                    "cpus": os.cpu_count()},
-            runner_label=runner_label(policy),
-        )
-        for size in sizes for policy in policies
-    ]
+    label = f"{seconds:g} s of CPU per node"
+    params = {"seconds_per_node": seconds, "iterations": iterations, "cpus": os.cpu_count()}
+    cases = []
+    for size in sizes:
+        for policy in policies:
+            for warm in (False, True) if policy == "parallel" else (False,):
+                cases.append(Case(
+                    workload="cpu", label=f"{label}, {WARM}" if warm else label, policy=policy,
+                    size=size, nodes=size + 1,
+                    measure=lambda engine, size=size, policy=policy, warm=warm: timed_run(
+                        engine, cpu_nodes(size), policy, data={"iterations": iterations},
+                        warm=warm),
+                    params={**params, "warm": warm},
+                    skip={"kedro": KEDRO_NOT_WARM} if warm else {},
+                    runner_label=runner_label(policy),
+                ))
+    return cases
 
 
 WORKLOAD = Workload(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchmarks.engines import Engine, NodeSpec
-from benchmarks.workloads import Case, Workload, runner_label, timed_run
+from benchmarks.workloads import KEDRO_NOT_WARM, WARM, Case, Workload, runner_label, timed_run
 from benchmarks.workloads.funcs import split
 
 DELAY = 0.050
@@ -34,18 +34,25 @@ def slow_datasets(size: int) -> Any:
 
 
 def _cases(sizes: Sequence[int], policies: Sequence[str], tiny: bool) -> list[Case]:
-    return [
-        Case(
-            workload="slow-io", label=f"{size} in + {size} out x 50 ms", policy=policy,
-            size=size, nodes=1,
-            measure=lambda engine, size=size, policy=policy: timed_run(
-                engine, slow_nodes(size), policy, datasets=slow_datasets(size), is_async=True),
-            params={"delay_s": DELAY, "is_async": True},
-            runner_label=runner_label(policy, is_async=True),
-            notes={"kedro": KEDRO_THREAD_NOTE} if policy == "thread" else {},
-        )
-        for size in sizes for policy in policies
-    ]
+    cases = []
+    for size in sizes:
+        for policy in policies:
+            for warm in (False, True) if policy == "parallel" else (False,):
+                label = f"{size} in + {size} out x 50 ms"
+                skip = {}
+                if warm:
+                    label += f", {WARM}"
+                    skip["kedro"] = KEDRO_NOT_WARM
+                cases.append(Case(
+                    workload="slow-io", label=label, policy=policy, size=size, nodes=1,
+                    measure=lambda engine, size=size, policy=policy, warm=warm: timed_run(
+                        engine, slow_nodes(size), policy, datasets=slow_datasets(size),
+                        is_async=True, warm=warm),
+                    params={"delay_s": DELAY, "is_async": True, "warm": warm}, skip=skip,
+                    runner_label=runner_label(policy, is_async=True),
+                    notes={"kedro": KEDRO_THREAD_NOTE} if policy == "thread" else {},
+                ))
+    return cases
 
 
 WORKLOAD = Workload(

@@ -108,3 +108,11 @@ def test_plot(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     chart = tmp_path / "chart.png"
     run_cli(capsys, "--workload", "chain,scale", "--plot", str(chart))
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.skipif(HAS_MATPLOTLIB, reason="checks the message shown without matplotlib")
+def test_plot_without_matplotlib_is_refused_before_running(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["--workload", "chain", "--plot", str(tmp_path / "chart.png")])
+    assert "needs matplotlib" in capsys.readouterr().err
