@@ -6,26 +6,47 @@ Everything in ``__all__`` is public; so are the documented subpackages
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import typing
 
 from pipeloop import errors as errors
-from pipeloop.datasets.base import AbstractDataset as AbstractDataset
-from pipeloop.datasets.catalog import DataCatalog as DataCatalog
-from pipeloop.datasets.lambda_ import LambdaDataset as LambdaDataset
-from pipeloop.datasets.memory import MemoryDataset as MemoryDataset
-from pipeloop.engine.node import Node as Node
-from pipeloop.engine.node import node as node
-from pipeloop.engine.pipeline import Pipeline as Pipeline
-from pipeloop.engine.pipeline import pipeline as pipeline
-from pipeloop.engine.runners.base import AbstractRunner as AbstractRunner
-from pipeloop.engine.runners.dry import DryRunner as DryRunner
-from pipeloop.engine.runners.process import ParallelRunner as ParallelRunner
-from pipeloop.engine.runners.sequential import SequentialRunner as SequentialRunner
-from pipeloop.engine.runners.thread import ThreadRunner as ThreadRunner
 
 if typing.TYPE_CHECKING:
+    from pipeloop.datasets.base import AbstractDataset as AbstractDataset
+    from pipeloop.datasets.catalog import DataCatalog as DataCatalog
+    from pipeloop.datasets.lambda_ import LambdaDataset as LambdaDataset
+    from pipeloop.datasets.memory import MemoryDataset as MemoryDataset
+    from pipeloop.engine.node import Node as Node
+    from pipeloop.engine.node import node as node
+    from pipeloop.engine.pipeline import Pipeline as Pipeline
+    from pipeloop.engine.pipeline import pipeline as pipeline
+    from pipeloop.engine.runners.base import AbstractRunner as AbstractRunner
     from pipeloop.engine.runners.dask import DaskRunner as DaskRunner
+    from pipeloop.engine.runners.dry import DryRunner as DryRunner
+    from pipeloop.engine.runners.process import ParallelRunner as ParallelRunner
+    from pipeloop.engine.runners.sequential import SequentialRunner as SequentialRunner
+    from pipeloop.engine.runners.thread import ThreadRunner as ThreadRunner
+
+# Public names are imported on first use. A ParallelRunner worker that unpickles a node
+# then imports the node module alone, not the scheduler, catalog and asyncio: worker start
+# is on every parallel run's critical path.
+_LAZY = {
+    "AbstractDataset": "pipeloop.datasets.base",
+    "AbstractRunner": "pipeloop.engine.runners.base",
+    "DaskRunner": "pipeloop.engine.runners.dask",
+    "DataCatalog": "pipeloop.datasets.catalog",
+    "DryRunner": "pipeloop.engine.runners.dry",
+    "LambdaDataset": "pipeloop.datasets.lambda_",
+    "MemoryDataset": "pipeloop.datasets.memory",
+    "Node": "pipeloop.engine.node",
+    "ParallelRunner": "pipeloop.engine.runners.process",
+    "Pipeline": "pipeloop.engine.pipeline",
+    "SequentialRunner": "pipeloop.engine.runners.sequential",
+    "ThreadRunner": "pipeloop.engine.runners.thread",
+    "node": "pipeloop.engine.node",
+    "pipeline": "pipeloop.engine.pipeline",
+}
 
 __version__ = "0.1.0"
 
@@ -60,10 +81,11 @@ _DEPRECATED_ALIASES = {
 
 
 def __getattr__(name: str) -> object:
-    if name == "DaskRunner":
-        from pipeloop.engine.runners.dask import DaskRunner
-
-        return DaskRunner
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
     if name in _DEPRECATED_ALIASES:
         import warnings
 
@@ -73,5 +95,9 @@ def __getattr__(name: str) -> object:
             DeprecationWarning,
             stacklevel=2,
         )
-        return globals()[new_name]
+        return __getattr__(new_name)
     raise AttributeError(f"module 'pipeloop' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

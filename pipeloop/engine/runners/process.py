@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import signal
-import threading
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_process
 
 from pipeloop.engine.node import Node
+from pipeloop.engine.runners._worker import FailedInWorker, run_in_worker
 from pipeloop.engine.runners.base import AbstractRunner, limiter_for
 from pipeloop.errors import NodeError, RunnerError
 
@@ -20,56 +19,6 @@ if TYPE_CHECKING:
     from pipeloop.engine.pipeline import Pipeline
 
 __all__ = ["ParallelRunner"]
-
-
-class _LogCollector(logging.Handler):
-    """Keeps a worker's log records so the parent can log them as its own."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        record.msg, record.args = record.getMessage(), None  # arguments may not pickle
-        record.exc_text = self.format(record) if record.exc_info else None
-        record.exc_info = None
-        self.records.append(record)
-
-
-class _FailedInWorker(Exception):
-    """Carries a node's exception and the log records made before it, back to the parent."""
-
-    def __init__(self, error: BaseException, records: list[logging.LogRecord]) -> None:
-        super().__init__(error, records)
-        self.error = error
-        self.records = records
-
-
-def _leave_interrupts_to_the_parent() -> None:
-    """Ignore SIGINT in this worker. Ctrl-C reaches every process of the terminal's
-    foreground group; in a worker it would raise ``KeyboardInterrupt`` inside the node and
-    send it back to the parent as the node's result. The parent owns the run: it cancels the
-    run on Ctrl-C, and a cancelled call kills its worker."""
-    if (threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _run_in_worker(node: Node, inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-    """Executed in the worker process: run the node, keeping what it logs (a worker's own
-    stderr goes nowhere)."""
-    _leave_interrupts_to_the_parent()
-    root, collector = logging.getLogger(), _LogCollector()
-    level = root.level
-    root.addHandler(collector)
-    root.setLevel(logging.DEBUG)
-    try:
-        return node.run(inputs), collector.records
-    except Exception as exc:
-        raise _FailedInWorker(exc, collector.records) from None
-    finally:
-        root.removeHandler(collector)
-        root.setLevel(level)
 
 
 class _DropReapedWorkerWarning(logging.Filter):
@@ -140,22 +89,30 @@ class ParallelRunner(AbstractRunner):
     async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         try:
             outputs, records = await anyio.to_process.run_sync(
-                _run_in_worker, node, inputs, cancellable=True,
+                run_in_worker, node, inputs, cancellable=True,
                 limiter=limiter_for(self, self.max_workers),
             )
-        except _FailedInWorker as failed:
+        except FailedInWorker as failed:
             _replay(failed.records)
             raise failed.error from None
         except anyio.BrokenWorkerProcess as exc:
-            raise NodeError(
-                f"The worker process running node '{node.name}' died (crashed, was killed, "
-                "or could not start); the pool replaces it for the next node."
-            ) from exc
+            raise NodeError(_worker_died_message(node, exc)) from exc
         _replay(records)
         return outputs
 
     def __repr__(self) -> str:
         return f"ParallelRunner(max_workers={self.max_workers}, is_async={self.is_async})"
+
+
+def _worker_died_message(node: Node, exc: anyio.BrokenWorkerProcess) -> str:
+    if "initialization" in str(exc):
+        return (
+            f"A worker process for node '{node.name}' could not start: importing the main "
+            "module in the worker failed. If that module is a script that runs a pipeline, "
+            "guard its entry point with `if __name__ == \"__main__\":`."
+        )
+    return (f"The worker process running node '{node.name}' died (crashed, was killed or ran "
+            "out of memory); the pool replaces it for the next node.")
 
 
 def _picklable(node: Node) -> bool:
