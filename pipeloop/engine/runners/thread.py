@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
-from functools import partial
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import anyio
-import anyio.to_thread
-
 from pipeloop.engine.node import Node
-from pipeloop.engine.runners.base import AbstractRunner, limiter_for
+from pipeloop.engine.runners.base import AbstractRunner
 from pipeloop.errors import RunnerError
 
 __all__ = ["ThreadRunner"]
@@ -22,7 +22,12 @@ class ThreadRunner(AbstractRunner):
     ``async def`` nodes are awaited on the loop and take no thread, so a thousand of them
     waiting on I/O finish together. A running thread cannot be interrupted: when a run
     fails, times out or is cancelled, it returns at once and any function still running in
-    a thread finishes in the background, its result discarded.
+    a thread finishes in the background, its result discarded (a node still queued for a
+    thread never starts).
+
+    The runner keeps its threads (a ``concurrent.futures`` pool) between runs and event
+    loops: concurrent runs of one runner share ``max_workers`` threads, and a script that
+    calls ``run_sync`` repeatedly starts them once. Idle threads end with the runner.
 
     Args:
         max_workers: worker threads for plain functions (default ``min(32, cpus + 4)``,
@@ -40,6 +45,15 @@ class ThreadRunner(AbstractRunner):
         if max_workers is not None and max_workers < 1:
             raise RunnerError(f"ThreadRunner: max_workers must be >= 1, not {max_workers}.")
         self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_workers,
+                                                thread_name_prefix="pipeloop-thread")
+            return self._pool
 
     @property
     def max_concurrent_nodes(self) -> int | None:
@@ -48,10 +62,21 @@ class ThreadRunner(AbstractRunner):
         return 1 if self.max_workers == 1 else None
 
     async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        return await anyio.to_thread.run_sync(
-            partial(node.run, inputs), abandon_on_cancel=True,
-            limiter=limiter_for(self, self.max_workers),
-        )
+        # concurrent.futures starts threads about twice as fast as anyio's per-loop workers
+        # (200 threads: ~40 ms against ~90 ms here) and outlives the loop. Awaiting the
+        # wrapped future is cancellable; the thread, once started, finishes on its own.
+        call = contextvars.copy_context().run
+        future = self._thread_pool().submit(call, node.run, inputs)
+        return await asyncio.wrap_future(future)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_pool"], state["_pool_lock"] = None, None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._pool_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"ThreadRunner(max_workers={self.max_workers}, is_async={self.is_async})"
