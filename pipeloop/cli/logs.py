@@ -40,6 +40,11 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
         pass
 
 
+# Libraries that log every routine step at INFO with handlers of their own (Dask starts and
+# stops a cluster per DaskRunner run): only their warnings belong in a run's log.
+_CHATTY_LIBRARIES = ("distributed",)
+
+
 @contextmanager
 def command_logging(*packages: str, level: int = logging.INFO,
                     mask: SecretMask | None = None) -> Iterator[None]:
@@ -56,12 +61,15 @@ def command_logging(*packages: str, level: int = logging.INFO,
                                           _FORMAT, _DATE_FORMAT))
     root = logging.getLogger()
     loggers = [logging.getLogger(name) for name in ("pipeloop", *packages)]
-    saved = [(logger, logger.level) for logger in (root, *loggers)]
+    chatty = [logging.getLogger(name) for name in _CHATTY_LIBRARIES]
+    saved = [(logger, logger.level) for logger in (root, *loggers, *chatty)]
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.WARNING:
         root.setLevel(logging.WARNING)
     for logger in loggers:
         logger.setLevel(level)
+    for logger in chatty:
+        logger.setLevel(logging.WARNING)
     try:
         yield
     finally:

@@ -51,9 +51,26 @@ async def _gather(
         for call in calls:
             await call()
         return
-    async with anyio.create_task_group() as group:
-        for call in calls:
-            group.start_soon(call)
+    error: BaseException | None = None
+    try:
+        async with anyio.create_task_group() as group:
+            for call in calls:
+                group.start_soon(call)
+    except BaseExceptionGroup as errors:
+        error = _first_error(errors)
+    if error is not None:
+        raise error  # the dataset's own error, as with one input, not a group of one
+
+
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first exception in ``group`` (depth first) that is not a cancellation."""
+    cancelled = anyio.get_cancelled_exc_class()
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            exc = _first_error(exc)
+        if not isinstance(exc, cancelled):
+            return exc
+    return group
 
 
 def _split(names: Iterable[str], instant: set[str]) -> tuple[list[str], list[str]]:
