@@ -193,6 +193,7 @@ class AbstractFileDataset(AbstractDataset):
         versioned: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
+        self._check_args(load_args or {}, save_args or {})
         self._filepath = _local_path(filepath)
         self._load_args = _merged_args(self.DEFAULT_LOAD_ARGS, load_args)
         self._save_args = _merged_args(self.DEFAULT_SAVE_ARGS, save_args)
@@ -205,6 +206,11 @@ class AbstractFileDataset(AbstractDataset):
         self._next_save_version: str | None = None
         self._last_generated_version: str | None = None
         self.metadata = metadata
+
+    @classmethod
+    def _check_args(cls, load_args: dict[str, Any], save_args: dict[str, Any]) -> None:
+        """Refuse ``load_args``/``save_args`` this format cannot honour (raise
+        ``DatasetError``); every argument is accepted unless a subclass says otherwise."""
 
     @property
     def filepath(self) -> Path:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 import yaml
 from yaml.constructor import BaseConstructor, FullConstructor
 
-from pipeloop.datasets.file import AbstractBytesFileDataset, Version
+from pipeloop.datasets.file import AbstractBytesFileDataset
 from pipeloop.errors import DatasetError
 
 __all__ = ["YAMLDataset"]
@@ -50,35 +49,19 @@ class YAMLDataset(AbstractBytesFileDataset):
     # a line break. Escaped non-ASCII text round-trips exactly.
     DEFAULT_SAVE_ARGS: ClassVar[dict[str, Any]] = {"default_flow_style": False}
 
-    def __init__(
-        self,
-        filepath: str | os.PathLike[str],
-        *,
-        load_args: dict[str, Any] | None = None,
-        save_args: dict[str, Any] | None = None,
-        version: Version | None = None,
-        versioned: bool = False,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        unknown = sorted(set(load_args or {}) - {"Loader"})
+    @classmethod
+    def _check_args(cls, load_args: dict[str, Any], save_args: dict[str, Any]) -> None:
+        unknown = sorted(set(load_args) - {"Loader"})
         if unknown:
             raise DatasetError(
                 f"YAMLDataset load_args takes only 'Loader'; got {', '.join(unknown)}."
             )
-        loader = (load_args or {}).get("Loader", yaml.SafeLoader)
+        loader = load_args.get("Loader", yaml.SafeLoader)
         if not _is_safe_loader(loader):
             raise DatasetError(
                 f"YAMLDataset loads with safe loaders only; {loader!r} can build arbitrary "
                 f"Python objects. Use yaml.SafeLoader or yaml.CSafeLoader."
             )
-        super().__init__(
-            filepath,
-            load_args=load_args,
-            save_args=save_args,
-            version=version,
-            versioned=versioned,
-            metadata=metadata,
-        )
 
     def _deserialise(self, content: bytes) -> Any:
         return yaml.load(content, **self._load_args)  # the Loader was checked safe in __init__

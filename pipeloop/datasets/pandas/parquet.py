@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 
-from pipeloop.datasets.file import AbstractFileDataset, Version
+from pipeloop.datasets.file import AbstractFileDataset
 from pipeloop.datasets.pandas._compat import pd
 from pipeloop.errors import DatasetError
 
@@ -35,29 +34,13 @@ class ParquetDataset(AbstractFileDataset):
         DatasetError: ``save_args`` has ``partition_cols``.
     """
 
-    def __init__(
-        self,
-        filepath: str | os.PathLike[str],
-        *,
-        load_args: dict[str, Any] | None = None,
-        save_args: dict[str, Any] | None = None,
-        version: Version | None = None,
-        versioned: bool = False,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        if save_args and "partition_cols" in save_args:
+    @classmethod
+    def _check_args(cls, load_args: dict[str, Any], save_args: dict[str, Any]) -> None:
+        if "partition_cols" in save_args:
             raise DatasetError(
                 "ParquetDataset writes one file; 'partition_cols' in save_args would write a "
                 "folder of files, which pipeloop cannot replace atomically."
             )
-        super().__init__(
-            filepath,
-            load_args=load_args,
-            save_args=save_args,
-            version=version,
-            versioned=versioned,
-            metadata=metadata,
-        )
 
     async def _read(self, path: Path) -> pd.DataFrame:
         return await anyio.to_thread.run_sync(partial(pd.read_parquet, path, **self._load_args))
