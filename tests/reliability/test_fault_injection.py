@@ -347,16 +347,10 @@ def test_keep_going_finishes_the_other_branch_and_leaves_nothing_behind(
 
 # -- cancellation at random moments --------------------------------------------------------
 
-WORKER_START_LEAK = (
-    "BUG: a run cancelled while ParallelRunner starts a worker process leaks that process "
-    "(and asyncio's _connect_pipes task): anyio.to_process.run_sync re-raises the "
-    "cancellation without killing a worker that has not yet said READY (anyio PR #1337), "
-    "and ParallelRunner._execute_sync does not guard against it"
-)
 CANCELLED_POLICIES = [
     "sequential",
     "thread",
-    pytest.param("process", marks=pytest.mark.xfail(strict=True, reason=WORKER_START_LEAK)),
+    "process",
 ]
 
 
@@ -377,8 +371,10 @@ def test_cancelling_at_random_moments_leaves_nothing_behind(
 
     async def main() -> None:
         runner = runner_of(policy)
-        started = time.perf_counter()
+        # The first run starts the runner's workers; the second says how long a run takes.
         await runner.run(pipeline, build_catalog(fresh_folder(tmp_path / "warm-up"), slow=slow))
+        started = time.perf_counter()
+        await runner.run(pipeline, build_catalog(fresh_folder(tmp_path / "timed"), slow=slow))
         duration = time.perf_counter() - started
         tasks = set(asyncio.all_tasks())
         # Three deadlines right after the start, where a run is still starting its workers,
@@ -446,7 +442,6 @@ if __name__ == "__main__":
 """
 
 
-@pytest.mark.xfail(strict=True, reason=WORKER_START_LEAK)
 def test_a_run_cancelled_while_its_worker_starts_leaves_no_process(
     run_script: Callable[[str], dict[str, Any]],
 ) -> None:
@@ -456,12 +451,6 @@ def test_a_run_cancelled_while_its_worker_starts_leaves_no_process(
     assert facts["children"] == [], "worker processes outlived the event loop"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Scheduler._execute_once starts a node's timeout before ParallelRunner has a worker "
-    "for it, so starting a worker process (about 0.1 s) counts against the node's timeout: "
-    "an instant node with timeout=0.01 fails with NodeTimeoutError on a cold pool, and the "
-    "worker killed while starting is leaked (see WORKER_START_LEAK)"
-))
 def test_a_worker_start_does_not_count_against_the_timeout(
     run_script: Callable[[str], dict[str, Any]],
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeloop.engine.node import Node
 
-__all__ = ["FailedInWorker", "run_in_worker"]
+__all__ = ["FailedInWorker", "ready", "run_in_worker"]
 
 
 class _LogCollector(logging.Handler):
@@ -65,3 +65,8 @@ def run_in_worker(node: Node, inputs: dict[str, Any]) -> tuple[dict[str, Any], l
     finally:
         root.removeHandler(collector)
         root.setLevel(level)
+
+
+def ready() -> None:
+    """Executed in a new worker to start it: unpickling this imports what nodes need."""
+    _leave_interrupts_to_the_parent()

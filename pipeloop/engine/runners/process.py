@@ -5,18 +5,24 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_process
 
 from pipeloop.engine.node import Node
-from pipeloop.engine.runners._worker import FailedInWorker, run_in_worker
+from pipeloop.engine.runners._worker import FailedInWorker, ready, run_in_worker
 from pipeloop.engine.runners.base import AbstractRunner, limiter_for
 from pipeloop.errors import NodeError, RunnerError
 
 if TYPE_CHECKING:
+    from pipeloop.datasets.catalog import DataCatalog
+    from pipeloop.engine.hooks import HookManager
     from pipeloop.engine.pipeline import Pipeline
+
+#: Seconds a worker process may take to start before the run gives up on it.
+WORKER_START_TIMEOUT = 60.0
 
 __all__ = ["ParallelRunner"]
 
@@ -86,6 +92,40 @@ class ParallelRunner(AbstractRunner):
                 "module level (not lambdas or closures), or use ThreadRunner."
             )
 
+    async def _run(
+        self,
+        pipeline: Pipeline,
+        catalog: DataCatalog,
+        *,
+        hooks: HookManager,
+        run_id: str | None,
+        keep_going: bool = False,
+    ) -> None:
+        await self._start_workers(sum(not node.is_async for node in pipeline.nodes))
+        await super()._run(pipeline, catalog, hooks=hooks, run_id=run_id,
+                           keep_going=keep_going)
+
+    async def _start_workers(self, plain_nodes: int) -> None:
+        """Start the workers the run will use, all at once and before any node.
+
+        Shielded: a worker cancelled while it starts would be lost to the pool but still
+        alive. And started before nodes run, so starting one never counts against a node's
+        timeout. Workers already idle in this event loop are reused.
+
+        Raises:
+            RunnerError: a worker could not start (or took over ``WORKER_START_TIMEOUT``).
+        """
+        wanted = min(self.max_workers, plain_nodes)
+        limiter = limiter_for(self, self.max_workers)
+        start = partial(anyio.to_process.run_sync, ready, limiter=limiter)
+        try:
+            with anyio.CancelScope(shield=True), anyio.fail_after(WORKER_START_TIMEOUT):
+                async with anyio.create_task_group() as group:
+                    for _ in range(wanted):
+                        group.start_soon(start)
+        except* (anyio.BrokenWorkerProcess, TimeoutError) as errors:
+            raise RunnerError(_worker_start_failed_message(errors.exceptions[0])) from None
+
     async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         try:
             outputs, records = await anyio.to_process.run_sync(
@@ -104,13 +144,18 @@ class ParallelRunner(AbstractRunner):
         return f"ParallelRunner(max_workers={self.max_workers}, is_async={self.is_async})"
 
 
+def _worker_start_failed_message(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"ParallelRunner: a worker process did not start within {WORKER_START_TIMEOUT:g} s."
+    return ("ParallelRunner: a worker process could not start: importing the main module in "
+            "the worker failed. If that module is a script that runs a pipeline, guard its "
+            "entry point with `if __name__ == \"__main__\":`.")
+
+
 def _worker_died_message(node: Node, exc: anyio.BrokenWorkerProcess) -> str:
     if "initialization" in str(exc):
-        return (
-            f"A worker process for node '{node.name}' could not start: importing the main "
-            "module in the worker failed. If that module is a script that runs a pipeline, "
-            "guard its entry point with `if __name__ == \"__main__\":`."
-        )
+        return f"A worker process for node '{node.name}' could not start. " + (
+            _worker_start_failed_message(exc).split(": ", 1)[1])
     return (f"The worker process running node '{node.name}' died (crashed, was killed or ran "
             "out of memory); the pool replaces it for the next node.")
 
