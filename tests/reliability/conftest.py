@@ -51,8 +51,19 @@ SETTLE_SECONDS = 10.0  # how long abandoned threads or dying processes get to go
 # -- resources ---------------------------------------------------------------------------
 
 
+def _is_process_lifetime_helper(pid: str) -> bool:
+    """multiprocessing's resource tracker: started once (here by Dask's process clusters in
+    other test modules) and kept for the life of the parent by design, not a leak."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return b"multiprocessing.resource_tracker" in file.read()
+    except OSError:
+        return False
+
+
 def child_processes() -> list[tuple[int, str]]:
-    """``(pid, state)`` of every child of this process, zombies included."""
+    """``(pid, state)`` of every child of this process, zombies included (but not
+    multiprocessing's resource tracker)."""
     me = os.getpid()
     found = []
     for entry in os.listdir("/proc"):
@@ -65,7 +76,7 @@ def child_processes() -> list[tuple[int, str]]:
             continue
         # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
         fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == me:
+        if int(fields[1]) == me and not _is_process_lifetime_helper(entry):
             found.append((int(entry), fields[0]))
     return found
 
