@@ -207,3 +207,27 @@ def test_default_max_workers_is_like_concurrent_futures() -> None:
 
     assert ThreadRunner().max_workers == min(32, (os.cpu_count() or 1) + 4)
     assert ThreadRunner().max_concurrent_nodes is None
+
+
+def _pool_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("pipeloop-thread")]
+
+
+def test_close_ends_the_pool_threads_and_the_runner_still_works() -> None:
+    pipeline = Pipeline([node(_double, "x", "y", name="double")])
+    catalog = DataCatalog({"x": MemoryDataset(21)})
+    before = set(_pool_threads())
+    with ThreadRunner(max_workers=2) as runner:
+        assert runner.run_sync(pipeline, catalog) == {"y": 42}
+        mine = set(_pool_threads()) - before
+        assert mine
+    for thread in mine:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in mine)
+    # A closed runner starts a new pool when used again.
+    assert runner.run_sync(pipeline, catalog) == {"y": 42}
+    runner.close()
+
+
+def _double(x: int) -> int:
+    return 2 * x

@@ -27,7 +27,8 @@ class ThreadRunner(AbstractRunner):
 
     The runner keeps its threads (a ``concurrent.futures`` pool) between runs and event
     loops: concurrent runs of one runner share ``max_workers`` threads, and a script that
-    calls ``run_sync`` repeatedly starts them once. Idle threads end with the runner.
+    calls ``run_sync`` repeatedly starts them once. Idle threads end with the runner, or at
+    :meth:`close` (``with ThreadRunner() as runner:`` closes it on exit).
 
     Args:
         max_workers: worker threads for plain functions (default ``min(32, cpus + 4)``,
@@ -68,6 +69,20 @@ class ThreadRunner(AbstractRunner):
         call = contextvars.copy_context().run
         future = self._thread_pool().submit(call, node.run, inputs)
         return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        """Let the worker threads end now rather than with the runner: calls still queued
+        are dropped, running ones finish. Using the runner again starts a new pool."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> ThreadRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
