@@ -73,6 +73,18 @@ class AbstractRunner(abc.ABC):
     def __init__(self, *, is_async: bool = True) -> None:
         self.is_async = is_async
 
+    def _worker_count(self, max_workers: int | None, default: int) -> int:
+        """``max_workers``, checked, or ``default`` when not given.
+
+        Raises:
+            RunnerError: ``max_workers`` is not a positive integer.
+        """
+        if max_workers is not None and max_workers < 1:
+            raise RunnerError(
+                f"{type(self).__name__}: max_workers must be >= 1, not {max_workers}."
+            )
+        return max_workers or default
+
     # -- the policy ---------------------------------------------------------------------
 
     @property
@@ -113,6 +125,10 @@ class AbstractRunner(abc.ABC):
         Raises:
             RunnerError: the pipeline cannot run under this policy.
         """
+
+    async def prepare(self, pipeline: Pipeline) -> None:  # noqa: B027 - optional hook
+        """Get ready to run ``pipeline`` before any node starts (e.g. start workers), so
+        that the cost never counts against a node's timeout."""
 
     def create_default_dataset(self, name: str) -> AbstractDataset:
         """The dataset for a name the pipeline uses but the catalog does not hold."""
@@ -158,6 +174,7 @@ class AbstractRunner(abc.ABC):
         common = {"run_params": run_params, "pipeline": pipeline, "catalog": run_catalog}
         await manager.call("before_pipeline_run", **common)
         try:
+            await self.prepare(pipeline)
             await self._run(pipeline, run_catalog, hooks=manager,
                             run_id=run_id, keep_going=keep_going)
         except Exception as exc:

@@ -17,8 +17,6 @@ from pipeloop.engine.runners.base import AbstractRunner, limiter_for
 from pipeloop.errors import NodeError, RunnerError
 
 if TYPE_CHECKING:
-    from pipeloop.datasets.catalog import DataCatalog
-    from pipeloop.engine.hooks import HookManager
     from pipeloop.engine.pipeline import Pipeline
 
 #: Seconds a worker process may take to start before the run gives up on it.
@@ -72,9 +70,7 @@ class ParallelRunner(AbstractRunner):
 
     def __init__(self, max_workers: int | None = None, *, is_async: bool = True) -> None:
         super().__init__(is_async=is_async)
-        if max_workers is not None and max_workers < 1:
-            raise RunnerError(f"ParallelRunner: max_workers must be >= 1, not {max_workers}.")
-        self.max_workers = max_workers or os.cpu_count() or 1
+        self.max_workers = self._worker_count(max_workers, default=os.cpu_count() or 1)
 
     def check_pipeline(self, pipeline: Pipeline) -> None:
         """Refuse nodes whose function cannot be sent to a worker process.
@@ -92,18 +88,8 @@ class ParallelRunner(AbstractRunner):
                 "module level (not lambdas or closures), or use ThreadRunner."
             )
 
-    async def _run(
-        self,
-        pipeline: Pipeline,
-        catalog: DataCatalog,
-        *,
-        hooks: HookManager,
-        run_id: str | None,
-        keep_going: bool = False,
-    ) -> None:
+    async def prepare(self, pipeline: Pipeline) -> None:
         await self._start_workers(sum(not node.is_async for node in pipeline.nodes))
-        await super()._run(pipeline, catalog, hooks=hooks, run_id=run_id,
-                           keep_going=keep_going)
 
     async def _start_workers(self, plain_nodes: int) -> None:
         """Start the workers the run will use, all at once and before any node.

@@ -11,7 +11,6 @@ from typing import Any
 
 from pipeloop.engine.node import Node
 from pipeloop.engine.runners.base import AbstractRunner
-from pipeloop.errors import RunnerError
 
 __all__ = ["ThreadRunner"]
 
@@ -43,9 +42,9 @@ class ThreadRunner(AbstractRunner):
 
     def __init__(self, max_workers: int | None = None, *, is_async: bool = True) -> None:
         super().__init__(is_async=is_async)
-        if max_workers is not None and max_workers < 1:
-            raise RunnerError(f"ThreadRunner: max_workers must be >= 1, not {max_workers}.")
-        self.max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
+        # The default of concurrent.futures: I/O-bound work wants more threads than cores.
+        self.max_workers = self._worker_count(max_workers,
+                                              default=min(32, (os.cpu_count() or 1) + 4))
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
