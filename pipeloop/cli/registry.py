@@ -7,7 +7,7 @@ The registry function (``[tool.pipeloop] pipelines``) returns ``{name: Pipeline}
 from __future__ import annotations
 
 import difflib
-import importlib
+import pkgutil
 from collections.abc import Mapping, Sequence
 
 from pipeloop.cli.errors import CliError, UsageProblem, describe_exception
@@ -20,22 +20,22 @@ DEFAULT_PIPELINE = "__default__"
 
 
 def _registry_function(spec: str) -> object:
-    module_name, colon, attribute = spec.partition(":")
-    if not colon:
-        module_name, _, attribute = spec.rpartition(".")
-    if not module_name or not attribute:
+    if not spec or spec.endswith(":"):
         raise CliError(f"Invalid pipelines setting {spec!r}: use 'package.module:function'.")
     try:
-        module = importlib.import_module(module_name)
+        return pkgutil.resolve_name(spec)
+    except ValueError:
+        raise CliError(
+            f"Invalid pipelines setting {spec!r}: use 'package.module:function'."
+        ) from None
+    except AttributeError as exc:
+        module = getattr(exc.obj, "__name__", spec)
+        raise CliError(f"Module '{module}' has no function '{exc.name}' "
+                       f"(the [tool.pipeloop] pipelines setting).") from None
     except Exception as exc:
         raise CliError(
             f"Cannot load the pipelines from '{spec}': {describe_exception(exc)}"
         ) from exc
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise CliError(f"Module '{module_name}' has no function '{attribute}' "
-                       f"(the [tool.pipeloop] pipelines setting).") from None
 
 
 def load_pipelines(project: Project) -> dict[str, Pipeline]:

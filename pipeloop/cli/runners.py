@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,22 +46,18 @@ def _builtin(name: str) -> Any:
 
 
 def _import_path(path: str) -> Any:
-    module_name, colon, attribute = path.partition(":")
-    if not colon:
-        module_name, _, attribute = path.rpartition(".")
-    if not module_name or not attribute:
+    if not path or path.endswith(":"):
         raise UsageProblem(f"Invalid runner path {path!r}: use 'package.module:RunnerClass'.")
     try:
-        found: Any = importlib.import_module(module_name)
+        return pkgutil.resolve_name(path)
+    except ValueError:
+        raise UsageProblem(
+            f"Invalid runner path {path!r}: use 'package.module:RunnerClass'."
+        ) from None
+    except AttributeError as exc:
+        raise UsageProblem(f"Cannot import runner '{path}': {exc}.") from None
     except Exception as exc:
         raise UsageProblem(f"Cannot import runner '{path}': {describe_exception(exc)}") from exc
-    for part in attribute.split("."):
-        try:
-            found = getattr(found, part)
-        except AttributeError:
-            raise UsageProblem(f"Cannot import runner '{path}': module '{module_name}' has "
-                               f"no attribute '{attribute}'.") from None
-    return found
 
 
 def runner_class(name: str) -> type[AbstractRunner]:
