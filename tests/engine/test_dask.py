@@ -44,6 +44,7 @@ from pipeloop.errors import (  # noqa: E402
     NodeTimeoutError,
     RunnerError,
 )
+from pipeloop.testing import CountingDataset  # noqa: E402
 
 # -- clusters -----------------------------------------------------------------------------------
 
@@ -197,22 +198,6 @@ class PickleFile(AbstractDataset):
         return [(lines[i], int(lines[i + 1])) for i in range(0, len(lines), 2)]
 
 
-class CountingMemory(MemoryDataset):
-    """Counts the loads and saves that reach it in this process."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.loads = self.saves = 0
-
-    async def _load(self) -> Any:
-        self.loads += 1
-        return await super()._load()
-
-    async def _save(self, data: Any) -> None:
-        self.saves += 1
-        await super()._save(data)
-
-
 def mixed_pipeline() -> Pipeline:
     return Pipeline([
         node(add, ["x", "params:k"], "y", name="add"),
@@ -304,7 +289,7 @@ class TypesSeen:
 async def test_intermediate_data_never_reaches_the_driver(
     thread_cluster: Any, gathered: RecordingGathers, tmp_path: Path
 ) -> None:
-    raw, middle, kept = CountingMemory([1, 2, 3]), CountingMemory(), CountingMemory()
+    raw, middle, kept = CountingDataset([1, 2, 3]), CountingDataset(), CountingDataset()
     pipe = Pipeline([
         node(sum, "raw", "total", name="sum_raw"),
         node(split, "total", ["low", "high"], name="split_total"),
