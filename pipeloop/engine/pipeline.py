@@ -9,11 +9,10 @@ breadth-first walks over those maps and return new pipelines; nothing is ever mu
 from __future__ import annotations
 
 import difflib
-import heapq
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeAlias
 
+from pipeloop.engine.graph import dependency_edges, find_cycle, reachable, toposort
 from pipeloop.engine.node import Node
 from pipeloop.errors import PipelineError
 
@@ -75,8 +74,8 @@ class Pipeline:
             unique = [item.tag(extra) for item in unique]
         self._by_name = _index_names(unique)
         self._producer = _index_producers(unique)
-        self._parents, self._children = _edges(unique, self._producer)
-        self._nodes = _toposort(unique, self._parents, self._children)
+        self._parents, self._children = dependency_edges(unique, self._producer)
+        self._nodes = _sorted_or_raise(unique, self._parents, self._children)
         self._consumers: dict[str, list[Node]] = {}
         for item in self._nodes:
             for dataset in dict.fromkeys(item.inputs):
@@ -182,7 +181,7 @@ class Pipeline:
         Raises:
             PipelineError: a name is not a node of this pipeline.
         """
-        return Pipeline(_reachable(self._named(node_names), self._children))
+        return Pipeline(reachable(self._named(node_names), self._children.__getitem__))
 
     def to_nodes(self, *node_names: str) -> Pipeline:
         """The named nodes and every node upstream of them.
@@ -190,7 +189,7 @@ class Pipeline:
         Raises:
             PipelineError: a name is not a node of this pipeline.
         """
-        return Pipeline(_reachable(self._named(node_names), self._parents))
+        return Pipeline(reachable(self._named(node_names), self._parents.__getitem__))
 
     def from_inputs(self, *datasets: str) -> Pipeline:
         """The nodes that read ``datasets`` and every node downstream of them.
@@ -200,7 +199,7 @@ class Pipeline:
         """
         self._check_datasets(datasets, self._all_inputs, "reads")
         start = [item for dataset in datasets for item in self._consumers[dataset]]
-        return Pipeline(_reachable(start, self._children))
+        return Pipeline(reachable(start, self._children.__getitem__))
 
     def to_outputs(self, *datasets: str) -> Pipeline:
         """The nodes needed to produce ``datasets``.
@@ -210,7 +209,7 @@ class Pipeline:
         """
         self._check_datasets(datasets, self._all_outputs, "produces")
         start = [self._producer[dataset] for dataset in datasets]
-        return Pipeline(_reachable(start, self._parents))
+        return Pipeline(reachable(start, self._parents.__getitem__))
 
     def filter(
         self,
@@ -375,62 +374,14 @@ def _index_producers(nodes: list[Node]) -> dict[str, Node]:
     return {name: found[0] for name, found in producers.items()}
 
 
-def _edges(
-    nodes: list[Node], producer: Mapping[str, Node]
-) -> tuple[dict[Node, set[Node]], dict[Node, set[Node]]]:
-    parents: dict[Node, set[Node]] = {item: set() for item in nodes}
-    children: dict[Node, set[Node]] = {item: set() for item in nodes}
-    for item in nodes:
-        for dataset in item.inputs:
-            source = producer.get(dataset)
-            if source is not None:
-                parents[item].add(source)
-                children[source].add(item)
-    return parents, children
-
-
-def _toposort(
+def _sorted_or_raise(
     nodes: list[Node], parents: Mapping[Node, set[Node]], children: Mapping[Node, set[Node]]
 ) -> list[Node]:
-    """Kahn's algorithm; ties broken by name (unique), so the order ignores input order."""
-    waiting = {item: len(parents[item]) for item in nodes}
-    ready = [(item.name, item) for item in nodes if not waiting[item]]
-    heapq.heapify(ready)
-    order: list[Node] = []
-    while ready:
-        _, item = heapq.heappop(ready)
-        order.append(item)
-        for child in children[item]:
-            waiting[child] -= 1
-            if not waiting[child]:
-                heapq.heappush(ready, (child.name, child))
-    if len(order) < len(nodes):
-        cycle = _find_cycle({item for item, count in waiting.items() if count}, parents)
+    order, stuck = toposort(nodes, parents, children)
+    if stuck:
         raise PipelineError("Circular dependencies exist among these nodes: "
-                            f"{_join(item.name for item in cycle)}.")
+                            f"{_join(item.name for item in find_cycle(stuck, parents))}.")
     return order
-
-
-def _find_cycle(stuck: set[Node], parents: Mapping[Node, set[Node]]) -> list[Node]:
-    """One cycle among ``stuck`` nodes, each of which has a stuck parent."""
-    item = min(stuck, key=lambda candidate: candidate.name)
-    path: dict[Node, None] = {}
-    while item not in path:
-        path[item] = None
-        item = min(parents[item] & stuck, key=lambda candidate: candidate.name)
-    walked = list(path)
-    return walked[walked.index(item):]
-
-
-def _reachable(start: Iterable[Node], edges: Mapping[Node, set[Node]]) -> list[Node]:
-    seen = dict.fromkeys(start)
-    queue = deque(seen)
-    while queue:
-        for neighbour in edges[queue.popleft()]:
-            if neighbour not in seen:
-                seen[neighbour] = None
-                queue.append(neighbour)
-    return list(seen)
 
 
 # -- pipeline() -----------------------------------------------------------------------------

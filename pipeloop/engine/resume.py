@@ -7,9 +7,10 @@ each input is persisted (or is a free input), then names the nodes where that wa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 
 from pipeloop.datasets.catalog import DataCatalog
+from pipeloop.engine.graph import dependency_edges, reachable
 from pipeloop.engine.node import Node
 
 __all__ = ["nodes_to_resume_from", "resume_command"]
@@ -40,37 +41,21 @@ def nodes_to_resume_from(
     """
     nodes = list(nodes)
     producer = {output: node for node in nodes for output in node.outputs}
-    children: dict[Node, list[Node]] = {node: [] for node in nodes}
-    for node in nodes:
-        for name in node.inputs:
-            if name in producer:
-                children[producer[name]].append(node)
+    _, children = dependency_edges(nodes, producer)
 
     def lost_inputs_producers(node: Node) -> list[Node]:
         return [producer[name] for name in node.inputs
                 if name in producer and not _is_persisted(name, catalog)]
 
-    to_run = _closure(unfinished, lost_inputs_producers)
+    to_run = set(reachable(unfinished, lost_inputs_producers))
     while True:
         starts = {node for node in to_run
                   if not any(producer.get(name) in to_run for name in node.inputs)}
-        rerun = _closure(starts, lambda node: children[node])
-        grown = _closure(rerun, lost_inputs_producers)
+        rerun = reachable(starts, children.__getitem__)
+        grown = set(reachable(rerun, lost_inputs_producers))
         if grown <= to_run:
             return sorted(node.name for node in starts)
         to_run |= grown
-
-
-def _closure(start: Iterable[Node], neighbours: Callable[[Node], Iterable[Node]]) -> set[Node]:
-    """``start`` and every node reachable from it through ``neighbours``."""
-    found: set[Node] = set()
-    stack = list(start)
-    while stack:
-        current = stack.pop()
-        if current not in found:
-            found.add(current)
-            stack.extend(neighbours(current))
-    return found
 
 
 def resume_command(node_names: Iterable[str]) -> str:
