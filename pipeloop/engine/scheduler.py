@@ -127,12 +127,10 @@ class Scheduler:
         self._waiters: deque[anyio.Event] = deque()
         self._limit = policy.max_concurrent_nodes or len(self._nodes) or 1
         self._workers = 0
-        self._settled = 0  # nodes completed, failed or skipped
         self._completed: list[Node] = []
         self._failures: dict[Node, Exception] = {}
         self._skipped: set[int] = set()
         self._group: TaskGroup | None = None
-        self._stopping = False
         self._last_pause = time.monotonic()
 
     def _link_nodes(self) -> None:
@@ -178,8 +176,8 @@ class Scheduler:
                 event = anyio.Event()
                 self._waiters.append(event)
                 await event.wait()
-            if self._stopping:
-                return
+            if self._failures and not self._keep_going:
+                return  # the run is stopping
             index = heapq.heappop(self._ready)
             await self._run_node(index)
 
@@ -211,9 +209,10 @@ class Scheduler:
         if unclaimed > 1:
             self._spawn_workers(unclaimed - 1)
 
-    def _settle(self, count: int = 1) -> None:
-        self._settled += count
-        if self._settled == len(self._nodes):
+    def _settle(self) -> None:
+        """End the run once every node completed, failed or was skipped."""
+        settled = len(self._completed) + len(self._failures) + len(self._skipped)
+        if settled == len(self._nodes):
             assert self._group is not None
             self._group.cancel_scope.cancel()
 
@@ -366,13 +365,12 @@ class Scheduler:
         logger.error("Node '%s' failed with error: %r", node.name, exc)
         self._failures[node] = exc
         if not self._keep_going:
-            self._stopping = True
             assert self._group is not None
             self._group.cancel_scope.cancel()
             return
         skipped = self._descendants(index)
         self._skipped |= skipped
-        self._settle(1 + len(skipped))
+        self._settle()
 
     def _descendants(self, index: int) -> set[int]:
         found: set[int] = set()
