@@ -104,7 +104,6 @@ class Scheduler:
         *,
         keep_going: bool = False,
     ) -> None:
-        self._pipeline = pipeline
         self._catalog = catalog
         self._policy = policy
         self._hooks = hooks
