@@ -28,7 +28,6 @@ from pipeloop.cli.interrupts import SignalWatcher
 from pipeloop.cli.lifecycle import RunRecorder
 from pipeloop.cli.logs import command_logging
 from pipeloop.cli.masking import current_mask
-from pipeloop.cli.only_missing import only_missing_outputs
 from pipeloop.cli.options import parse_load_versions, parse_pairs, split_list
 from pipeloop.cli.progress import ProgressDisplay, wants_progress
 from pipeloop.cli.project import Project, find_project, inside
@@ -120,9 +119,8 @@ async def _run(
     keep_going: bool,
     only_missing: bool,
 ) -> dict[str, Any]:
-    if only_missing:
-        pipeline = await only_missing_outputs(pipeline, catalog)
-    return await runner.run(pipeline, catalog, hooks=hooks, keep_going=keep_going)
+    return await runner.run(pipeline, catalog, hooks=hooks, keep_going=keep_going,
+                            only_missing_outputs=only_missing)
 
 
 _RUNNERS_HELP = (f"The runner: {', '.join(BUILTIN_RUNNERS)}, or the dotted path of a runner "
