@@ -63,10 +63,19 @@ class DataCatalog:
     Args:
         datasets: name -> dataset to start with.
 
+    The names and behaviour are Kedro 1.x's (``catalog[name] = value``, ``items()``,
+    ``values()``, ``get()``, ``filter()``, ``load(name, version=)``, ``confirm()``), with the
+    data methods awaited.
+
     Example:
-        >>> io = DataCatalog({"xs": MemoryDataset()})
-        >>> io.list()
-        ['xs']
+        Kedro's example, awaited::
+
+            catalog = DataCatalog(datasets={
+                "cars": MemoryDataset(data={"type": "car", "capacity": 5}),
+                "planes": MemoryDataset(data={"type": "jet", "capacity": 200}),
+            })
+            cars_data = await catalog.load("cars")
+            await catalog.save("planes", {"type": "propeller", "capacity": 100})
     """
 
     def __init__(self, datasets: Mapping[str, AbstractDataset] | None = None) -> None:

@@ -719,3 +719,13 @@ async def test_confirm_errors_name_the_dataset() -> None:
         await catalog.confirm("refusing")
     with pytest.raises(DatasetNotFoundError):
         await catalog.confirm("nope")
+
+
+async def test_kedro_class_example() -> None:
+    catalog = DataCatalog(datasets={
+        "cars": MemoryDataset(data={"type": "car", "capacity": 5}),
+        "planes": MemoryDataset(data={"type": "jet", "capacity": 200}),
+    })
+    assert await catalog.load("cars") == {"type": "car", "capacity": 5}
+    await catalog.save("planes", {"type": "propeller", "capacity": 100})
+    assert await catalog.load("planes") == {"type": "propeller", "capacity": 100}
