@@ -72,6 +72,11 @@ class NodeOutputError(NodeError):
 class NodeTimeoutError(NodeError, TimeoutError):
     """Raised by a run when a node exceeds its ``timeout``."""
 
+    # TimeoutError's instances are laid out as OSError's; without this, ValueError's __new__
+    # comes first in the MRO and refuses them, which breaks pickling by __new__ (tblib, as
+    # Dask uses to send errors back from workers).
+    __new__ = TimeoutError.__new__  # type: ignore[assignment]
+
 
 class PipelineError(PipeloopError, ValueError):
     """Raised by ``Pipeline`` construction (duplicates, cycles), its filters (unknown names,

@@ -83,10 +83,23 @@ def test_unknown_dataset_is_a_key_error() -> None:
         DataCatalog()["nope"]
 
 
-@pytest.mark.parametrize("name", sorted(set(errors.__all__) - {"NodesFailedError"}))
+ERROR_NAMES = sorted(set(errors.__all__) - {"NodesFailedError"})
+
+
+@pytest.mark.parametrize("name", ERROR_NAMES)
 def test_every_error_pickles_with_its_message(name: str) -> None:
     """Errors cross process boundaries (ParallelRunner); each keeps its type and message."""
     cls = getattr(errors, name)
     copied = pickle.loads(pickle.dumps(cls("what went wrong")))
     assert type(copied) is cls
     assert str(copied) == "what went wrong"
+
+
+@pytest.mark.parametrize("name", ERROR_NAMES)
+def test_every_error_can_be_made_by_its_own_new(name: str) -> None:
+    """What tblib does to unpickle (Dask sends worker errors so): ``cls.__new__(cls)``. A
+    class with two builtin bases of different layouts (ValueError, TimeoutError) needs the
+    right ``__new__``."""
+    cls = getattr(errors, name)
+    made = cls.__new__(cls, "what went wrong")
+    assert isinstance(made, cls)
