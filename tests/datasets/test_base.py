@@ -287,3 +287,23 @@ def test_instant_is_inherited_by_async_hooks_and_lost_by_plain_ones() -> None:
 
 def test_logger_is_the_dataset_module_logger() -> None:
     assert Hooks()._logger.name == __name__
+
+
+async def test_plain_public_exists_and_release_run_in_a_worker_thread() -> None:
+    threads: list[str] = []
+
+    class Checked(Hooks):
+        def exists(self) -> Any:
+            threads.append(threading.current_thread().name)
+            return self.data  # truthy data, not a bool: exists() still answers a bool
+
+        def release(self) -> None:
+            threads.append(threading.current_thread().name)
+            self.data = None
+
+    dataset = Checked()
+    await dataset.save([1])
+    assert await dataset.exists() is True
+    await dataset.release()
+    assert await dataset.exists() is False
+    assert len(threads) == 3 and MAIN not in threads
