@@ -68,5 +68,5 @@ def test_a_load_failure_names_the_node(toy: Path, invoke: Invoke) -> None:
     # --no-async: the other inputs are not being loaded when this one fails
     result = invoke("run", "--project", toy, "--from-nodes", "total", "--no-async")
     assert result.exit_code == 1
-    assert "Error: Node 'total' failed: Failed while loading data from dataset" in result.stderr
+    assert "Error: Node 'total' failed: c: Failed while loading data from dataset" in result.stderr
     assert 'Resume with: pipeloop run --from-nodes "total"' in result.stderr
