@@ -354,6 +354,12 @@ class Node:
         """The function's name (of the wrapped function, for partials)."""
         return _func_name(self.func)
 
+    @property
+    def log_label(self) -> str:
+        """How Kedro's log lines show the node (``Running node: ...``): ``str(node)``,
+        after ``name: `` when the node was given a name."""
+        return f"{self._name}: {self}" if self._name else str(self)
+
     def __str__(self) -> str:
         return f"{_func_name(self.func)}({_spec_str(self.inputs)}) -> {_spec_str(self.outputs)}"
 

@@ -655,3 +655,10 @@ async def test_generators_refuse_run_and_the_wrong_stream() -> None:
         agen.iter_outputs({"n": 1})
     with pytest.raises(NodeError, match=r"is not a plain generator.*call node\.run"):
         node(add, ["a", "b"], "c").iter_outputs({"a": 1, "b": 2})
+
+
+def test_log_label_is_kedros_str() -> None:
+    assert node(add, ["a", "b"], "c").log_label == "add([a,b]) -> [c]"
+    assert node(add, ["a", "b"], "c", name="adder", namespace="ns").log_label == (
+        "adder: add([a,b]) -> [c]"
+    )
