@@ -9,15 +9,14 @@ is made, so a bad pipeline fails at import time rather than an hour into a run.
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import inspect
 import re
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeAlias
 
 from pipeloop._async import is_async_callable
+from pipeloop.engine.callables import default_name, func_name, generator_kind, same_function
+from pipeloop.engine.callables import signature as callable_signature
 from pipeloop.engine.transcoding import TRANSCODING_SEPARATOR, strip_transcoding
 from pipeloop.errors import NodeError, NodeOutputError
 
@@ -36,62 +35,6 @@ _VALID_LABEL = re.compile(r"[\w.-]+")
 _LABEL_RULE = "It must contain only letters, digits, hyphens, underscores and/or full stops."
 _PARAMS_PREFIX = "params:"
 _ALL_PARAMETERS = "parameters"
-
-
-def _func_name(func: Callable[..., Any]) -> str:
-    if isinstance(func, functools.partial):
-        return _func_name(func.func)
-    name = getattr(func, "__name__", None)
-    return name if name else type(func).__name__
-
-
-def _own_name(func: Callable[..., Any]) -> str:
-    """``func.__name__``, or its type's name for a callable object without one."""
-    name = getattr(func, "__name__", None)
-    return name if isinstance(name, str) and name else type(func).__name__
-
-
-def _default_name(func: Callable[..., Any], inputs: list[str], outputs: list[str]) -> str:
-    """Kedro 1.x's name for an unnamed node, ``<function>__<8 hex digits>``, so that a Kedro
-    user's ``--nodes`` and ``--from-nodes`` arguments still name the same nodes."""
-    if isinstance(func, functools.partial):
-        base = f"partial({_own_name(func.func)})"
-        key = f"{base}|{inputs}|{outputs}"
-    else:
-        base = _own_name(func)
-        module = getattr(func, "__module__", None) or type(func).__module__
-        key = f"{module}.{base}|{inputs}|{outputs}"
-    return f"{base}__{hashlib.sha256(key.encode()).hexdigest()[:8]}"
-
-
-def _unwrapped(func: Callable[..., Any]) -> Callable[..., Any]:
-    while isinstance(func, functools.partial):
-        func = func.func
-    return func
-
-
-def _generator_kind(func: Callable[..., Any]) -> str | None:
-    """``"sync"`` or ``"async"`` for generator functions (partials and callable objects
-    included), ``None`` for anything else."""
-    func = _unwrapped(func)
-    for candidate in (func, getattr(func, "__call__", None)):  # noqa: B004 - the method
-        if inspect.isasyncgenfunction(candidate):
-            return "async"
-        if inspect.isgeneratorfunction(candidate):
-            return "sync"
-    return None
-
-
-def _signature(func: Callable[..., Any]) -> inspect.Signature | None:
-    """The signature the node's inputs bind to; ``None`` when it cannot be read.
-
-    A partial's bound arguments leave its signature, even when ``functools.update_wrapper``
-    gave it a ``__wrapped__`` pointing at the full function.
-    """
-    try:
-        return inspect.signature(func, follow_wrapped=not isinstance(func, functools.partial))
-    except (TypeError, ValueError):
-        return None  # some builtins have no introspectable signature; trust the user
 
 
 def _names(spec: NodeInputs | NodeOutputs) -> list[str]:
@@ -136,20 +79,6 @@ def _as_names(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     return tuple(dict.fromkeys(value))
-
-
-def _same_function(first: Callable[..., Any], second: Callable[..., Any]) -> bool:
-    """Whether two callables are the same function: the same object, or partials of the same
-    function with the same bound arguments (a partial made twice is two objects)."""
-    if first is second:
-        return True
-    if isinstance(first, functools.partial) and isinstance(second, functools.partial):
-        return (_same_function(first.func, second.func) and first.args == second.args
-                and first.keywords == second.keywords)
-    try:
-        return bool(first == second)
-    except Exception:  # an object whose __eq__ fails is not known to be the same
-        return False
 
 
 class Node:
@@ -224,7 +153,7 @@ class Node:
         self.confirms = _as_names(confirms)
         self.inputs = _names(inputs)
         self.outputs = _names(outputs)
-        kind = _generator_kind(func) if callable(func) else None
+        kind = generator_kind(func) if callable(func) else None
         self.is_generator = kind is not None
         self.is_async = kind == "async" or (kind is None and is_async_callable(func))
         self.retries = retries
@@ -235,7 +164,7 @@ class Node:
         self._set_identity()
 
     def _set_identity(self) -> None:
-        base = self._name or _default_name(self.func, self.inputs, self.outputs)
+        base = self._name or default_name(self.func, self.inputs, self.outputs)
         self.name = f"{self.namespace}.{base}" if self.namespace else base
         self._key = (
             self.name,
@@ -247,7 +176,7 @@ class Node:
     # -- checks made when the node is created -------------------------------------------
 
     def _validate(self) -> None:
-        label = self._name or _func_name(self.func)
+        label = self._name or func_name(self.func)
         if not callable(self.func):
             raise NodeError(f"Node '{label}': the first argument must be a function, "
                             f"not {type(self.func).__name__}.")
@@ -326,7 +255,7 @@ class Node:
             raise NodeError(f"Node '{label}': timeout must be a positive number of seconds.")
 
     def _validate_signature(self, label: str) -> None:
-        signature = _signature(self.func)
+        signature = callable_signature(self.func)
         if signature is None:
             return
         try:
@@ -338,7 +267,7 @@ class Node:
                 signature.bind(*self.inputs)
         except TypeError as exc:
             raise NodeError(
-                f"Node '{label}': function {_func_name(self.func)}{signature} cannot take "
+                f"Node '{label}': function {func_name(self.func)}{signature} cannot take "
                 f"inputs {self._inputs_spec!r}: {exc}."
             ) from None
 
@@ -347,12 +276,12 @@ class Node:
     @property
     def short_name(self) -> str:
         """A readable name for logs: the given name, or the function's name."""
-        return self._name or _func_name(self.func)
+        return self._name or func_name(self.func)
 
     @property
     def func_name(self) -> str:
         """The function's name (of the wrapped function, for partials)."""
-        return _func_name(self.func)
+        return func_name(self.func)
 
     @property
     def log_label(self) -> str:
@@ -361,10 +290,10 @@ class Node:
         return f"{self._name}: {self}" if self._name else str(self)
 
     def __str__(self) -> str:
-        return f"{_func_name(self.func)}({_spec_str(self.inputs)}) -> {_spec_str(self.outputs)}"
+        return f"{func_name(self.func)}({_spec_str(self.inputs)}) -> {_spec_str(self.outputs)}"
 
     def __repr__(self) -> str:
-        return (f"Node({_func_name(self.func)}, {self._inputs_spec!r}, {self._outputs_spec!r}, "
+        return (f"Node({func_name(self.func)}, {self._inputs_spec!r}, {self._outputs_spec!r}, "
                 f"{self.name!r})")
 
     def __eq__(self, other: object) -> bool:
@@ -381,7 +310,7 @@ class Node:
         return self._hash
 
     def _same_function(self, other: Node) -> bool:
-        return _same_function(self.func, other.func)
+        return same_function(self.func, other.func)
 
     def __getstate__(self) -> dict[str, Any]:
         return {slot: getattr(self, slot) for slot in self.__slots__ if slot not in
