@@ -799,3 +799,25 @@ def test_pipeline_maps_transcoded_datasets_by_base_name(transcoded: Pipeline) ->
     assert pipeline(free, inputs={"ds": "shared"}).inputs() == {"shared@spark"}
     assert pipeline(free, inputs="ds", namespace="ns").inputs() == {"ds@spark"}
     assert pipeline(free, namespace="ns").inputs() == {"ns.ds@spark"}
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(items=dags(), data=st.data())
+def test_random_transcoding_keeps_the_graph(items: list[Node], data: st.DataObject) -> None:
+    """Giving every use of a dataset its own format changes names, never the graph."""
+    formats = st.sampled_from(["pandas", "spark", "polars"])
+    transcoded = []
+    for item in items:
+        inputs = [name if name == "free" else f"{name}@{data.draw(formats)}"
+                  for name in item.inputs]
+        outputs = [f"{name}@{data.draw(formats)}" for name in item.outputs]
+        transcoded.append(node(combine, inputs, outputs[0], name=item.name))
+    plain, formatted = Pipeline(items), Pipeline(transcoded)
+    assert names(formatted) == names(plain)
+    plain_parents = {item.name: sorted(p.name for p in parents)
+                     for item, parents in plain.node_dependencies.items()}
+    formatted_parents = {item.name: sorted(p.name for p in parents)
+                         for item, parents in formatted.node_dependencies.items()}
+    assert formatted_parents == plain_parents
+    assert {name.partition("@")[0] for name in formatted.outputs()} == plain.outputs()
+    assert formatted.inputs() <= {"free"}
