@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cli_helpers import REPO, SQUARE, Invoke, read_json
+from cli_helpers import REPO, SQUARE, SQUARE_LOGGED, Invoke, read_json
 
 from pipeloop.cli.new import scaffold
 
@@ -22,7 +22,7 @@ def record(project: Path) -> dict[str, Any]:
 
 def ran(stderr: str) -> list[str]:
     """The nodes a run started, in order, from its log."""
-    return [found.split(": ")[0]
+    return [SQUARE if found == SQUARE_LOGGED else found.split(": ")[0]
             for found in re.findall(r"Running node: (.+)", stderr)]
 
 
