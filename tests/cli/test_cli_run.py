@@ -211,7 +211,7 @@ def test_keep_going_runs_what_does_not_depend_on_the_failure(toy: Path, invoke: 
     assert result.exit_code == 1
     assert SQUARE in ran(result.stderr)
     assert "1 node(s) failed: 'total' (ValueError: boom)" in result.stderr
-    assert 'Resume with: pipeloop run --from-nodes "total"' in result.stderr
+    assert 'Resume with: pipeloop run --from-nodes total' in result.stderr
 
 
 def test_project_option_takes_a_path_relative_to_the_current_folder(
