@@ -236,3 +236,18 @@ def test_kedro_datasets_under_runners(tmp_path: Path, runner: type) -> None:
     runner().run_sync(pipeline, catalog)
     assert (tmp_path / "plot.png").stat().st_size > 0
     assert json.loads((tmp_path / "s.json").read_text()) == {"rows": 3}
+
+
+@needs_kedro_datasets
+async def test_kedro_datasets_plotly_json_round_trip(tmp_path: Path) -> None:
+    pytest.importorskip("plotly")
+    import plotly.graph_objects as go
+
+    catalog = DataCatalog.from_config({"chart": {
+        "type": "plotly.JSONDataset", "filepath": str(tmp_path / "chart.json"),
+    }})
+    assert isinstance(catalog["chart"], KedroDataset)
+    figure = go.Figure(data=[go.Bar(y=[1, 3, 2])])
+    await catalog.save("chart", figure)
+    loaded = await catalog.load("chart")
+    assert list(loaded.data[0].y) == [1, 3, 2]
