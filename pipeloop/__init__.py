@@ -17,6 +17,7 @@ if typing.TYPE_CHECKING:
     from pipeloop.datasets.catalog import DataCatalog as DataCatalog
     from pipeloop.datasets.lambda_ import LambdaDataset as LambdaDataset
     from pipeloop.datasets.memory import MemoryDataset as MemoryDataset
+    from pipeloop.engine.discovery import find_pipelines as find_pipelines
     from pipeloop.engine.node import Node as Node
     from pipeloop.engine.node import node as node
     from pipeloop.engine.pipeline import Pipeline as Pipeline
@@ -52,6 +53,7 @@ _LAZY = {
     "RunStatus": "pipeloop.engine.report",
     "SequentialRunner": "pipeloop.engine.runners.sequential",
     "ThreadRunner": "pipeloop.engine.runners.thread",
+    "find_pipelines": "pipeloop.engine.discovery",
     "node": "pipeloop.engine.node",
     "pipeline": "pipeloop.engine.pipeline",
 }
@@ -76,6 +78,7 @@ __all__ = [
     "ThreadRunner",
     "__version__",
     "errors",
+    "find_pipelines",
     "node",
     "pipeline",
 ]

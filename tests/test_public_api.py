@@ -140,6 +140,13 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
             pipeloop.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
 
 
+def test_find_pipelines_is_public() -> None:
+    from pipeloop.engine.discovery import find_pipelines
+
+    assert pipeloop.find_pipelines is find_pipelines
+    assert "find_pipelines" in pipeloop.__all__
+
+
 def test_py_typed_is_shipped() -> None:
     marker = importlib.resources.files("pipeloop") / "py.typed"
     assert marker.is_file()
