@@ -7,13 +7,17 @@ here:
   (``_deserialise``/``_serialise``) runs in a worker thread, so neither a slow disk nor a
   large document stalls the loop. Libraries that want a path (pandas) run in a worker
   thread too.
-- **Atomic saves.** Data goes to a hidden temporary file next to the target, is flushed and
-  fsynced, then ``os.replace``-d over the target. A save that fails or is cancelled leaves
-  the previous file as it was and removes the temporary file.
+- **Atomic saves** (:mod:`pipeloop.datasets.atomic`). Data goes to a hidden temporary file
+  next to the target, is fsynced, then renamed over the target. A save that fails or is
+  cancelled leaves the previous file as it was and removes the temporary file; one killed
+  outright leaves a temporary file that the dataset's next save removes. A symlink's target
+  is replaced (the link stays), permissions are kept, a read-only file is refused, and
+  devices and FIFOs (``/dev/null``, ``/dev/stdout``) are written in place.
 - **Versioning**, in Kedro's layout: with ``versioned=True`` (or a ``version``), each save
   writes ``<filepath>/<version>/<basename>``, where a version is a UTC timestamp such as
-  ``2024-05-01T09.30.12.345Z``. Loads take the newest version unless one is pinned, and a
-  version once written is never overwritten.
+  ``2024-05-01T09.30.12.345Z``. Loads take the newest version unless one is pinned. A
+  version once written is never overwritten: a save claims it with a hard link, which only
+  one of two racing saves (in any processes) can make; the other gets ``VersionError``.
 
 A format that makes bytes in memory subclasses :class:`AbstractBytesFileDataset` and
 implements ``_serialise``/``_deserialise``; one whose library wants a path subclasses
@@ -24,13 +28,12 @@ implements ``_serialise``/``_deserialise``; one whose library wants a path subcl
 from __future__ import annotations
 
 import abc
-import contextlib
 import copy
 import os
 import re
-import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -40,6 +43,7 @@ import anyio
 import anyio.to_thread
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
+from pipeloop.datasets.atomic import AtomicWrite, begin_write
 from pipeloop.datasets.base import AbstractDataset
 from pipeloop.errors import DatasetError, VersionError
 
@@ -147,16 +151,6 @@ def _newest_version(folder: Path, basename: str) -> str | None:
         if (folder / name / basename).is_file():
             return name
     return None
-
-
-def _fsync_path(path: Path) -> None:
-    with open(path, "rb+") as file:
-        os.fsync(file.fileno())
-
-
-async def _remove_if_present(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        await aiofiles.os.remove(path)
 
 
 class AbstractFileDataset(AbstractDataset):
@@ -304,13 +298,15 @@ class AbstractFileDataset(AbstractDataset):
         assert version is not None
         self._next_save_version = None  # taken: the next save gets a new timestamp
         path = self._version_path(version)
-        if await aiofiles.os.path.exists(path):
+        try:
+            await self._write(path, data)
+        except FileExistsError as exc:
+            # The version was claimed on disk (by os.link) by another save, maybe another
+            # process: a version once written is never replaced.
             raise VersionError(
                 f"Save version '{version}' of dataset {self} already exists at '{path}'; "
                 f"a version is never overwritten. Save with a new version."
-            )
-        try:
-            await self._write(path, data)
+            ) from exc
         finally:
             self._cached_load_version = None  # the next load looks for the newest again
 
@@ -341,10 +337,6 @@ class AbstractFileDataset(AbstractDataset):
         """Store ``data`` at ``path`` atomically, with ``_write_bytes_atomically`` or
         ``_write_path_atomically``."""
 
-    def _temporary_path(self, path: Path) -> Path:
-        """A fresh hidden name next to ``path`` for the file being written."""
-        return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-
     async def _write_content(self, file: AsyncBufferedIOBase, content: bytes) -> None:
         """Write ``content`` to the open temporary file, a chunk at a time."""
         view = memoryview(content)
@@ -354,46 +346,52 @@ class AbstractFileDataset(AbstractDataset):
     async def _write_bytes_atomically(self, path: Path, content: bytes) -> None:
         """Replace ``path`` with ``content`` all at once, or not at all."""
 
-        async def fill(temporary: Path) -> None:
+        async def fill(write: AtomicWrite) -> None:
             with anyio.CancelScope(shield=True):
-                file = await aiofiles.open(temporary, "xb")
+                file = await aiofiles.open(write.path, write.open_mode)
             try:
                 await self._write_content(file, content)
                 await file.flush()
-                await anyio.to_thread.run_sync(os.fsync, file.fileno())
             finally:
                 with anyio.CancelScope(shield=True):
                     await file.close()
 
-        await self._replace_atomically(path, fill)
+        await self._write_atomically(path, fill)
 
     async def _write_path_atomically(self, path: Path, writer: Callable[[Path], object]) -> None:
         """Replace ``path`` with what ``writer(temporary_path)`` writes, all at once or not
-        at all. ``writer`` is blocking (a library's ``to_csv``); it runs in a worker thread."""
+        at all. ``writer`` is blocking (a library's ``to_csv``); it runs in a worker thread.
+        The temporary file's name does not end in ``path``'s suffix: a writer that infers
+        a format or compression from the name must be told it (see ``pandas.CSVDataset``).
+        """
 
-        def write_and_sync(temporary: Path) -> None:
-            writer(temporary)
-            _fsync_path(temporary)
+        async def fill(write: AtomicWrite) -> None:
+            await anyio.to_thread.run_sync(writer, write.path)
 
-        async def fill(temporary: Path) -> None:
-            await anyio.to_thread.run_sync(write_and_sync, temporary)
+        await self._write_atomically(path, fill)
 
-        await self._replace_atomically(path, fill)
-
-    async def _replace_atomically(
-        self, path: Path, fill: Callable[[Path], Awaitable[None]]
+    async def _write_atomically(
+        self, path: Path, fill: Callable[[AtomicWrite], Awaitable[None]]
     ) -> None:
-        await aiofiles.os.makedirs(path.parent, exist_ok=True)
-        temporary = self._temporary_path(path)
+        # A versioned save claims its version with an exclusive publish, and stages in the
+        # folder of versions, where the next save finds what a killed one left behind.
+        begin = partial(
+            begin_write,
+            path,
+            exclusive=self._versioned,
+            staging=self._filepath if self._versioned else None,
+        )
+        # Shielded, here and below: each step runs in a worker thread that finishes it even
+        # if the save is cancelled, and its temporary file must not be lost on the way.
+        with anyio.CancelScope(shield=True):
+            write = await anyio.to_thread.run_sync(begin)
         try:
-            await fill(temporary)
+            await fill(write)
             with anyio.CancelScope(shield=True):
-                await aiofiles.os.replace(temporary, path)
+                await anyio.to_thread.run_sync(write.commit)
         except BaseException:
-            # Shielded so that a cancelled save still cleans up. Each step is handed to a
-            # worker thread, which finishes it even if a native cancel stops the wait.
             with anyio.CancelScope(shield=True):
-                await _remove_if_present(temporary)
+                await anyio.to_thread.run_sync(write.abort)
             raise
 
 

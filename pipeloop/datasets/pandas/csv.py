@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,7 +9,7 @@ from typing import Any, ClassVar
 import anyio.to_thread
 
 from pipeloop.datasets.file import AbstractFileDataset
-from pipeloop.datasets.pandas._compat import pd
+from pipeloop.datasets.pandas._compat import infer_compression, pd
 from pipeloop.errors import DatasetError
 
 __all__ = ["CSVDataset"]
@@ -40,8 +39,17 @@ class CSVDataset(AbstractFileDataset):
             raise DatasetError(
                 f"{type(self).__name__} saves a pandas DataFrame, not {type(data).__name__}: {self}"
             )
-        await self._write_path_atomically(path, partial(data.to_csv, **self._save_args))
+        save_args = {"compression": _compression(path.name), **self._save_args}
+        await self._write_path_atomically(path, partial(data.to_csv, **save_args))
 
-    def _temporary_path(self, path: Path) -> Path:
-        # Keep the last suffix, from which pandas infers compression ("x.csv.gz").
-        return path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
+
+def _compression(name: str) -> str | dict[str, str] | None:
+    """The compression pandas would infer from ``name`` ("x.csv.gz" -> gzip): the file is
+    written under a temporary name that does not end in the suffix."""
+    method = infer_compression(name, "infer")
+    if method == "tar":
+        # "x.tar.gz" is a gzipped tar; pandas takes the tar's own mode from the name.
+        inner = {"gz": "gz", "bz2": "bz2", "xz": "xz"}.get(name.rsplit(".", 1)[-1])
+        return {"method": "tar", "mode": f"w:{inner}"} if inner else "tar"
+    return method
+
