@@ -1,12 +1,14 @@
-"""Fixtures of the dataset tests: a process killed mid-save."""
+"""Fixtures of the dataset tests: a process killed mid-save, and a local S3 server."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,52 @@ def killed_writer() -> Callable[..., Path]:
     ``path`` (exclusive, staged in ``staging``, when given), kill it with SIGKILL mid-write,
     and return the temporary file it left behind."""
     return _killed_writer
+
+
+_BUCKETS = itertools.count()
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """A local S3 endpoint (moto) and credentials it accepts."""
+
+    endpoint_url: str
+
+    @property
+    def fs_args(self) -> dict[str, object]:
+        return {"client_kwargs": {"endpoint_url": self.endpoint_url, "region_name": "us-east-1"}}
+
+    credentials = {"key": "testing-key", "secret": "testing-secret"}
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A moto S3 server on 127.0.0.1 and a free port, for the whole session. Skips (with
+    the reason) only when moto or s3fs cannot be imported."""
+    moto_server = pytest.importorskip(
+        "moto.server", reason="the S3 tests need moto[server] (the [test] extra)"
+    )
+    pytest.importorskip("s3fs", reason="the S3 tests need s3fs (the [test] extra)")
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield S3Server(f"http://{host}:{port}")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> Iterator[str]:
+    """A fresh, empty bucket on the local S3 server; its name."""
+    import s3fs
+
+    # No region: s3fs would send it as a LocationConstraint, which us-east-1 refuses.
+    fs = s3fs.S3FileSystem(**s3_server.credentials, skip_instance_cache=True,
+                           client_kwargs={"endpoint_url": s3_server.endpoint_url})
+    name = f"bucket-{next(_BUCKETS)}"
+    fs.mkdir(name)
+    try:
+        yield name
+    finally:
+        fs.rm(name, recursive=True)

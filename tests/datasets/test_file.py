@@ -166,11 +166,6 @@ def test_file_protocol_prefix_is_a_local_path(tmp_path: Path) -> None:
     assert dataset.filepath == tmp_path / "data.bin"
 
 
-def test_remote_protocols_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="'s3' protocol"):
-        BytesDataset("s3://bucket/data.bin")
-
-
 @pytest.mark.parametrize("base", [AbstractFileDataset, AbstractBytesFileDataset])
 def test_the_bases_are_abstract(tmp_path: Path, base: type) -> None:
     with pytest.raises(TypeError, match="abstract"):
