@@ -92,6 +92,7 @@ class AtomicWrite:
     exclusive: bool = False
     _mode: int | None = None
     _created_folder: Path | None = None
+    _staging: Path | None = None
 
     def commit(self) -> None:
         """Make the written data durable (fsync) and visible at ``target``.
@@ -107,6 +108,7 @@ class AtomicWrite:
             os.chmod(self.path, self._mode)  # a writer that recreated the file lost it
         if not self.exclusive:
             os.replace(self.path, self.target)
+            self._note_folder_seen()
             return
         try:
             os.link(self.path, self.target)
@@ -119,8 +121,14 @@ class AtomicWrite:
             # A reader may see the empty claim for an instant; a second writer cannot win.
             os.close(os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             os.replace(self.path, self.target)
+            self._note_folder_seen()
             return
         os.unlink(self.path)
+        self._note_folder_seen()
+
+    def _note_folder_seen(self) -> None:
+        if self._staging is not None:
+            _note_folder(self._staging, self.target.name)
 
     def abort(self) -> None:
         """Remove the temporary file (and a version folder this write created, if empty)."""
@@ -155,19 +163,30 @@ def begin_write(
         IsADirectoryError: ``path`` is a folder.
     """
     path = Path(path)
+    if staging is not None:
+        # Before a new version folder changes the staging folder's mtime (see below).
+        _remove_stale_if_changed(staging, path.name)
     created = _make_parent(path) if exclusive else None
     if not exclusive:
         os.makedirs(path.parent, exist_ok=True)
     if exclusive and os.path.lexists(path):
         raise FileExistsError(errno.EEXIST, "File exists", str(path))
-    target, through_proc = _follow_symlinks(path)
-    if through_proc:  # a descriptor's magic link (a pipe's is not even a real path)
-        regular = stat.S_ISREG(os.stat(path).st_mode)
-        return AtomicWrite(path, path, in_place=True, open_mode="ab" if regular else "wb")
     try:
-        found = os.stat(target)
+        found: os.stat_result | None = os.lstat(path)
     except FileNotFoundError:
         found = None
+    target = path
+    if (found is not None and stat.S_ISLNK(found.st_mode)) or os.path.abspath(path).startswith(
+        ("/proc/", "/dev/fd/")
+    ):
+        target, through_proc = _follow_symlinks(path)
+        if through_proc:  # a descriptor's magic link (a pipe's is not even a real path)
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+            return AtomicWrite(path, path, in_place=True, open_mode="ab" if regular else "wb")
+        try:
+            found = os.stat(target)
+        except FileNotFoundError:
+            found = None
     if found is not None and stat.S_ISDIR(found.st_mode):
         raise IsADirectoryError(errno.EISDIR, "Is a folder, not a file", str(path))
     if found is not None and not stat.S_ISREG(found.st_mode):
@@ -177,7 +196,8 @@ def begin_write(
         _check_writable(target, found)
         mode = stat.S_IMODE(found.st_mode)
     folder = staging if staging is not None else target.parent
-    remove_stale_temporaries(folder, target.name)
+    if staging is None:
+        _remove_stale_if_changed(folder, target.name)
     temporary = folder / _temporary_name(target.name)
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
@@ -191,7 +211,7 @@ def begin_write(
         raise
     os.close(fd)
     return AtomicWrite(target, temporary, exclusive=exclusive, _mode=mode,
-                       _created_folder=created)
+                       _created_folder=created, _staging=folder)
 
 
 def write_atomically(
@@ -241,13 +261,11 @@ def remove_stale_temporaries(folder: Path, name: str) -> list[Path]:
     prefix = f".{name}."
     removed: list[Path] = []
     try:
-        entries = list(os.scandir(folder))
+        names = os.listdir(folder)  # names only: this runs on every save, keep it cheap
     except (FileNotFoundError, NotADirectoryError):
         return removed
-    for entry in entries:
-        if not (entry.name.startswith(prefix) and entry.name.endswith(TEMPORARY_SUFFIX)):
-            continue
-        match = _TEMPORARY.fullmatch(entry.name)
+    for candidate in [entry for entry in names if entry.startswith(prefix)]:
+        match = _TEMPORARY.fullmatch(candidate)
         if (
             match is None
             or match["name"] != name
@@ -256,9 +274,33 @@ def remove_stale_temporaries(folder: Path, name: str) -> list[Path]:
         ):
             continue
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(entry.path)
-            removed.append(Path(entry.path))
+            os.unlink(folder / candidate)
+            removed.append(folder / candidate)
     return removed
+
+
+# (folder, name) -> the folder's mtime just after this process last wrote or cleaned there.
+# Listing a big data folder on every save would cost more than the save; a folder whose
+# mtime has not moved since has gained no temporary file from anyone else.
+_SEEN_FOLDERS: dict[tuple[Path, str], int] = {}
+_SEEN_FOLDERS_LIMIT = 10_000
+
+
+def _remove_stale_if_changed(folder: Path, name: str) -> None:
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+    except FileNotFoundError:
+        return
+    if _SEEN_FOLDERS.get((folder, name)) != mtime:
+        remove_stale_temporaries(folder, name)
+        _note_folder(folder, name)
+
+
+def _note_folder(folder: Path, name: str) -> None:
+    if len(_SEEN_FOLDERS) >= _SEEN_FOLDERS_LIMIT:
+        _SEEN_FOLDERS.clear()
+    with contextlib.suppress(OSError):
+        _SEEN_FOLDERS[(folder, name)] = os.stat(folder).st_mtime_ns
 
 
 def _temporary_name(name: str) -> str:
