@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import signal
@@ -67,20 +68,29 @@ class S3Server:
     credentials = {"key": "testing-key", "secret": "testing-secret"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def s3_server() -> Iterator[S3Server]:
-    """A moto S3 server on 127.0.0.1 and a free port, for the whole session. Skips (with
-    the reason) only when moto or s3fs cannot be imported."""
+    """A moto S3 server on 127.0.0.1 and a free port, for one test module. Skips (with the
+    reason) only when moto or s3fs cannot be imported.
+
+    Module-scoped, and torn down with every s3fs client's connections, so that no socket or
+    thread of it outlives the module (the reliability suite counts both)."""
     moto_server = pytest.importorskip(
         "moto.server", reason="the S3 tests need moto[server] (the [test] extra)"
     )
-    pytest.importorskip("s3fs", reason="the S3 tests need s3fs (the [test] extra)")
+    s3fs = pytest.importorskip("s3fs", reason="the S3 tests need s3fs (the [test] extra)")
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     try:
         yield S3Server(f"http://{host}:{port}")
     finally:
+        for fs in list(s3fs.S3FileSystem._cache.values()):
+            client = getattr(fs, "_s3", None)
+            if client is not None:
+                s3fs.S3FileSystem.close_session(fs.loop, client)
+        s3fs.S3FileSystem.clear_instance_cache()
+        gc.collect()
         server.stop()
 
 
@@ -98,3 +108,5 @@ def s3_bucket(s3_server: S3Server) -> Iterator[str]:
         yield name
     finally:
         fs.rm(name, recursive=True)
+        if fs._s3 is not None:
+            s3fs.S3FileSystem.close_session(fs.loop, fs._s3)

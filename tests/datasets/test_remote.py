@@ -129,8 +129,7 @@ async def test_s3_versioned_save_and_load(s3_server: S3Server, s3_bucket: str) -
     writer = s3(s3_server, filepath=filepath, versioned=True)
     await writer.save([1])
     await writer.save([2])
-    fs = s3fs.S3FileSystem(**s3_server.credentials, **s3_server.fs_args,
-                           skip_instance_cache=True)
+    fs = s3fs.S3FileSystem(**s3_server.credentials, **s3_server.fs_args)
     versions = sorted(path.rsplit("/", 1)[-1] for path in fs.ls(f"{s3_bucket}/scores.json"))
     assert len(versions) == 2
     assert fs.isfile(f"{s3_bucket}/scores.json/{versions[1]}/scores.json")  # Kedro's layout
