@@ -17,6 +17,8 @@ if typing.TYPE_CHECKING:
     from pipeloop.datasets.catalog import DataCatalog as DataCatalog
     from pipeloop.datasets.lambda_ import LambdaDataset as LambdaDataset
     from pipeloop.datasets.memory import MemoryDataset as MemoryDataset
+    from pipeloop.datasets.secrets import MaskSecretsFilter as MaskSecretsFilter
+    from pipeloop.datasets.secrets import SecretMasker as SecretMasker
     from pipeloop.engine.node import Node as Node
     from pipeloop.engine.node import node as node
     from pipeloop.engine.pipeline import Pipeline as Pipeline
@@ -38,10 +40,12 @@ _LAZY = {
     "DataCatalog": "pipeloop.datasets.catalog",
     "DryRunner": "pipeloop.engine.runners.dry",
     "LambdaDataset": "pipeloop.datasets.lambda_",
+    "MaskSecretsFilter": "pipeloop.datasets.secrets",
     "MemoryDataset": "pipeloop.datasets.memory",
     "Node": "pipeloop.engine.node",
     "ParallelRunner": "pipeloop.engine.runners.process",
     "Pipeline": "pipeloop.engine.pipeline",
+    "SecretMasker": "pipeloop.datasets.secrets",
     "SequentialRunner": "pipeloop.engine.runners.sequential",
     "ThreadRunner": "pipeloop.engine.runners.thread",
     "node": "pipeloop.engine.node",
@@ -56,10 +60,12 @@ __all__ = [
     "DataCatalog",
     "DryRunner",
     "LambdaDataset",
+    "MaskSecretsFilter",
     "MemoryDataset",
     "Node",
     "ParallelRunner",
     "Pipeline",
+    "SecretMasker",
     "SequentialRunner",
     "ThreadRunner",
     "__version__",

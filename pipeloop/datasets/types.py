@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from pipeloop.datasets.base import AbstractDataset
+from pipeloop.datasets.secrets import SecretMasker, conceal, secret_strings
 from pipeloop.errors import ConfigError
 
 __all__ = [
@@ -33,10 +34,8 @@ __all__ = [
 ]
 
 _PACKAGE = "pipeloop.datasets"
-_NOT_DATASETS = frozenset({"base", "catalog", "config", "patterns", "types"})
+_NOT_DATASETS = frozenset({"base", "catalog", "config", "patterns", "secrets", "types"})
 _MASK = "***"
-# Shorter strings are not masked in messages: hiding every "s3" or "eu" would garble them.
-_MIN_SECRET_LENGTH = 4
 
 
 # -- credentials ----------------------------------------------------------------------------
@@ -71,7 +70,7 @@ def resolve_credentials(
                 )
             value = credentials[value]
         if key == "credentials" and isinstance(value, Mapping):
-            return MaskedCredentials(value)
+            return MaskedCredentials(conceal(value))
         if isinstance(value, Mapping):
             return {inner_key: resolve(inner_key, inner) for inner_key, inner in value.items()}
         return value
@@ -79,25 +78,15 @@ def resolve_credentials(
     return {key: resolve(key, value) for key, value in config.items()}
 
 
-def secret_strings(value: Any) -> set[str]:
-    """Every string inside ``value`` (a credentials mapping) long enough to be masked;
-    numbers count as the text they are written as (a numeric PIN is a secret too)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, str):
-        return {value} if len(value) >= _MIN_SECRET_LENGTH else set()
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        return set().union(*(secret_strings(inner) for inner in value))
-    return set()
-
-
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret replaced by ``***``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, _MASK)
-    return text
+    """``text`` with every occurrence of each secret (in its quoted forms too) replaced by
+    ``***``."""
+    return _masker(frozenset(secrets)).mask(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _masker(secrets: frozenset[str]) -> SecretMasker:
+    return SecretMasker(secrets)
 
 
 # -- type: ----------------------------------------------------------------------------------

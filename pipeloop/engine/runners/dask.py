@@ -50,6 +50,7 @@ from pipeloop.datasets.memory import MemoryDataset
 from pipeloop.engine.hooks import HookManager
 from pipeloop.engine.node import Node
 from pipeloop.engine.runners.base import AbstractRunner
+from pipeloop.engine.runners.dask_masking import mask_cluster_logs
 from pipeloop.errors import DatasetError, NodesFailedError, RunnerError
 
 if TYPE_CHECKING:
@@ -371,7 +372,8 @@ class DaskRunner(AbstractRunner):
         run_id: str | None,
         keep_going: bool = False,
     ) -> None:
-        async with self._connect() as client:
+        async with self._connect() as client, \
+                mask_cluster_logs(client, getattr(catalog, "secrets", ())):
             run = _Run(client)
             token = self._current.set(run)
             try:
