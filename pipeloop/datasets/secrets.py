@@ -15,7 +15,8 @@ strings leak in three ways, and each has its defence here:
   three deep (``repr`` of an exception whose message holds a ``repr``, as Dask prints);
 - **a log line.** :class:`MaskSecretsFilter` masks each record a handler emits (message,
   traceback, stack); :func:`masking_log_records` masks every record created in the process
-  while it is active, whatever handler emits it.
+  while it is active, whatever handler emits it; :func:`masking_warnings` masks what
+  ``warnings.warn`` prints.
 
 Example:
     >>> import logging
@@ -35,6 +36,7 @@ import logging
 import re
 import threading
 import urllib.parse
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -48,6 +50,7 @@ __all__ = [
     "conceal",
     "mask_record",
     "masking_log_records",
+    "masking_warnings",
     "secret_strings",
 ]
 
@@ -309,3 +312,30 @@ def masking_log_records(secrets: SecretMasker | Iterable[str]) -> Iterator[Secre
     finally:
         with _active_lock:
             _active.remove(masker)
+
+
+@contextmanager
+def masking_warnings(secrets: SecretMasker | Iterable[str]) -> Iterator[SecretMasker]:
+    """Mask the messages ``warnings.warn`` shows while the block runs, where they are shown
+    as usual (``warnings.showwarning``, wrapped). Use ``logging.captureWarnings(True)`` and
+    a :class:`MaskSecretsFilter` instead where warnings belong in the log.
+
+    Args:
+        secrets: a :class:`SecretMasker` (which may grow meanwhile) or the secret strings.
+
+    Yields:
+        The masker in use.
+    """
+    masker = secrets if isinstance(secrets, SecretMasker) else SecretMasker(secrets)
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        shown(masker.mask(str(message)), category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield masker
+    finally:
+        if warnings.showwarning is show:
+            warnings.showwarning = shown

@@ -4,9 +4,9 @@ Dask workers print on their own: the project's log lines from a node or a datase
 there, and distributed's ``Compute Failed ... Exception: ...`` with the exception's
 message, both straight to the worker's stderr, which is the user's terminal for a
 ``LocalCluster``. :func:`mask_cluster_logs` masks every log record made on the workers (and
-in this process) while a run lasts, with the secrets of the run's catalog, and sends the
-workers' ``warnings.warn`` messages through logging, so they are masked too. What a worker
-writes with ``print`` is not masked.
+in this process) while a run lasts, with the secrets of the run's catalog, and the
+``warnings.warn`` messages worker processes show. What a worker writes with ``print`` is not
+masked.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import anyio
 from distributed import Client
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from pipeloop.datasets.secrets import masking_log_records
+from pipeloop.datasets.secrets import masking_log_records, masking_warnings
 
 __all__ = ["mask_cluster_logs"]
 
@@ -34,8 +34,8 @@ _CLEANUP_TIMEOUT = 10.0
 
 
 class _MaskWorkerLogs(WorkerPlugin):
-    """On each worker, while registered: mask every log record made in the worker's process,
-    and, in a process of its own, turn warnings into log records."""
+    """On each worker, while registered: mask every log record made in the worker's process
+    and, in a process of its own, the warnings it shows."""
 
     def __init__(self, secrets: frozenset[str], process_token: str) -> None:
         self.secrets = secrets
@@ -45,9 +45,8 @@ class _MaskWorkerLogs(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         self._undo = ExitStack()
         self._undo.enter_context(masking_log_records(self.secrets))
-        if self.process_token != _PROCESS_TOKEN and not logging.getLogger("py.warnings").handlers:
-            logging.captureWarnings(True)
-            self._undo.callback(logging.captureWarnings, False)
+        if self.process_token != _PROCESS_TOKEN:  # this process's warnings are the caller's
+            self._undo.enter_context(masking_warnings(self.secrets))
 
     def teardown(self, worker: Any) -> None:
         if self._undo is not None:
