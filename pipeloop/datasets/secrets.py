@@ -1,18 +1,16 @@
 """Keeping credentials out of what a program prints: the catalog's secrets, masked.
 
 A catalog built from configuration knows the strings of its credentials
-(:attr:`DataCatalog.secrets <pipeloop.datasets.catalog.DataCatalog.secrets>`). Those
-strings leak in three ways, and each has its defence here:
+(:attr:`DataCatalog.secrets <pipeloop.datasets.catalog.DataCatalog.secrets>`). Datasets get
+the credentials mapping in a wrapper whose ``repr`` hides the values, but a dataset may copy
+it (``dict(credentials)``, ``{**credentials}``) and show the copy, and a driver's message
+may quote a password (``user:password@host``). So the defence is on the output:
 
-- **a copy of the credentials in a repr.** The values the catalog hands a dataset are
-  :class:`SecretStr`/:class:`SecretInt`: real strings and numbers for every use, whose
-  ``repr`` is ``'***'``, so ``repr(dict(credentials))`` or ``{**credentials}`` in a dataset's
-  ``_describe`` shows no secret;
-- **a message that quotes them** (a driver refusing ``user:password@host``). A
-  :class:`SecretMasker` replaces every secret in a text by ``***``, in the forms the secret
-  takes once quoted: ``repr``/``%r`` and ``ascii`` (backslashes doubled, quotes and unicode
-  escaped), ``json.dumps``, URL quoting, a UTF-8 ``bytes`` repr, and those nested up to
-  three deep (``repr`` of an exception whose message holds a ``repr``, as Dask prints);
+- **any text.** A :class:`SecretMasker` replaces every secret in a text by ``***``, in the
+  forms the secret takes once quoted: ``repr``/``%r`` and ``ascii`` (backslashes doubled,
+  quotes and unicode escaped), ``json.dumps``, URL quoting, a UTF-8 ``bytes`` repr, and those
+  nested up to three deep (``repr`` of an exception whose message holds a ``repr``, as Dask
+  prints it);
 - **a log line.** :class:`MaskSecretsFilter` masks each record a handler emits (message,
   traceback, stack); :func:`masking_log_records` masks every record created in the process
   while it is active, whatever handler emits it; :func:`masking_warnings` masks what
@@ -44,10 +42,7 @@ from typing import Any
 __all__ = [
     "MASK",
     "MaskSecretsFilter",
-    "SecretInt",
     "SecretMasker",
-    "SecretStr",
-    "conceal",
     "mask_record",
     "masking_log_records",
     "masking_warnings",
@@ -61,48 +56,7 @@ _MIN_SECRET_LENGTH = 4
 _ESCAPE_DEPTH = 3
 
 
-# -- values that hide themselves ---------------------------------------------------------------
-
-
-class SecretStr(str):
-    """A credentials string: the string itself for every use (``str``, f-strings, drivers,
-    ``json.dumps``), but ``'***'`` in ``repr``, so copies of the credentials in a repr hide
-    it."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"'{MASK}'"
-
-
-class SecretInt(int):
-    """A numeric credential (a PIN, a port-like account number): the number for every use,
-    ``'***'`` in ``repr``."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return f"'{MASK}'"
-
-    def __str__(self) -> str:
-        return int.__repr__(self)
-
-
-def conceal(value: Any) -> Any:
-    """``value`` (credentials: mappings, lists, strings, numbers) with every string and
-    integer replaced by its :class:`SecretStr`/:class:`SecretInt` twin; mappings become
-    plain dicts."""
-    if isinstance(value, SecretStr | SecretInt):
-        return value
-    if isinstance(value, str):
-        return SecretStr(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return SecretInt(value)
-    if isinstance(value, Mapping):
-        return {key: conceal(inner) for key, inner in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(conceal(inner) for inner in value)
-    return value
+# -- which strings are secrets -------------------------------------------------------------------
 
 
 def secret_strings(value: Any) -> set[str]:

@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from pipeloop.datasets.base import AbstractDataset
-from pipeloop.datasets.secrets import SecretMasker, conceal, secret_strings
+from pipeloop.datasets.secrets import SecretMasker, secret_strings
 from pipeloop.errors import ConfigError
 
 __all__ = [
@@ -70,7 +70,7 @@ def resolve_credentials(
                 )
             value = credentials[value]
         if key == "credentials" and isinstance(value, Mapping):
-            return MaskedCredentials(conceal(value))
+            return MaskedCredentials(value)
         if isinstance(value, Mapping):
             return {inner_key: resolve(inner_key, inner) for inner_key, inner in value.items()}
         return value
