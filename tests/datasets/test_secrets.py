@@ -19,6 +19,7 @@ import urllib.parse
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeloop import AbstractDataset, DataCatalog, MaskSecretsFilter, SecretMasker
-from pipeloop.datasets.secrets import masking_log_records, secret_strings
+from pipeloop.datasets.config import ConfigLoader, catalog_from_conf
+from pipeloop.datasets.secrets import masking_log_records, masking_warnings, secret_strings
 
 PASSWORD = "hunter2-PLANTED-password"
 # Each escapes differently: a backslash, both quotes, non-ASCII (BMP and astral), a newline.
@@ -203,6 +205,22 @@ def test_a_catalog_built_from_config_knows_its_secrets() -> None:
     assert DataCatalog().secrets == frozenset()
 
 
+def test_a_catalog_from_a_conf_folder_knows_tagged_and_escaped_secrets(tmp_path: Path) -> None:
+    (tmp_path / "base").mkdir()
+    (tmp_path / "local").mkdir()
+    (tmp_path / "base" / "catalog.yml").write_text(
+        f"rows:\n  type: {__name__}.Remote\n  host: h\n  credentials: db\n")
+    (tmp_path / "local" / "credentials.yml").write_text(
+        "db:\n  user: planted-user\n  password: " + json.dumps(NASTY[3]) + "\n"
+        '  pin: !!int "73914682"\n', encoding="utf-8")
+    catalog = catalog_from_conf(ConfigLoader(tmp_path))
+    assert catalog.secrets == {"planted-user", NASTY[3], "73914682"}
+    with captured(masked_by=MaskSecretsFilter(catalog.secrets)) as out:
+        logging.getLogger("my_project").info("%r", catalog["rows"])
+    for secret in catalog.secrets:
+        assert not leaks(secret, out.getvalue()), out.getvalue()
+
+
 def test_copies_of_credentials_in_a_datasets_repr_are_masked_where_it_is_shown() -> None:
     catalog = DataCatalog.from_config(CONFIG, CREDENTIALS)
     rows = catalog["rows"]
@@ -346,3 +364,14 @@ def test_a_broken_log_call_is_left_for_logging_to_report() -> None:
         logger.removeHandler(handler)
         logger.propagate = True
     assert len(reported) == 1
+
+
+@pytest.mark.parametrize("secret", [PASSWORD, NASTY[3]])
+def test_masking_warnings_masks_what_warn_shows(secret: str) -> None:
+    with pytest.warns(UserWarning) as shown, masking_warnings([secret]):
+        warnings.warn(f"retrying db://user:{secret}@host as {secret!r}", UserWarning,
+                      stacklevel=1)
+    with pytest.warns(UserWarning) as after:
+        warnings.warn(secret, UserWarning, stacklevel=1)
+    assert [str(warning.message) for warning in shown] == ["retrying db://user:***@host as '***'"]
+    assert [str(warning.message) for warning in after] == [secret]  # only inside the block
