@@ -4,18 +4,28 @@ The hierarchy is flat on purpose: catch :class:`PipeloopError` for "anything pip
 refused", or one of the specific classes below for a precise reaction::
 
     PipeloopError
-    ├── NodeError                 a node cannot be made, or its worker process died
+    ├── NodeError                 a node cannot be made, or its worker process died (ValueError)
+    │   ├── NodeSignatureError    its function cannot take the declared inputs (TypeError)
     │   ├── NodeOutputError       a node returned something its outputs do not match
-    │   └── NodeTimeoutError      a node ran past its ``timeout``
+    │   └── NodeTimeoutError      a node ran past its ``timeout`` (TimeoutError)
     ├── NodesFailedError          nodes failed in a ``keep_going`` run (an ExceptionGroup)
     ├── PipelineError             a pipeline cannot be built, filtered or run as asked
+    │   │                         (ValueError)
     │   └── MissingInputsError    free inputs that the catalog does not provide
     ├── RunnerError               a runner cannot run (bad options, wrong context, pickling)
     ├── DatasetError              a dataset failed to load, save, or is misconfigured
-    │   ├── DatasetNotFoundError  a name the catalog does not know (also a KeyError)
+    │   ├── DatasetNotFoundError  a name the catalog does not know (KeyError)
     │   ├── DatasetAlreadyExistsError
     │   └── VersionError          a versioned dataset's version is missing or taken
-    └── ConfigError               project or catalog configuration is invalid
+    └── ConfigError               project or catalog configuration is invalid (ValueError)
+        ├── ProjectNotFoundError  no project where one was looked for
+        └── ResumeError           nothing to resume, or the last run has not ended
+
+A class marked with a builtin also subclasses it: it is what Kedro raises in the same place
+(``node()`` and ``Pipeline`` raise ``ValueError``, a function that cannot take a node's inputs
+``TypeError``, a missing free input ``ValueError``), so code written for Kedro that catches
+the builtin keeps working. Kedro's own ``DatasetError`` is a plain ``Exception``, and so is
+pipeloop's.
 
 An exception raised *by a user's node function* is never wrapped: it propagates with its own
 type, with a note (``add_note``) naming the node.
@@ -31,41 +41,67 @@ __all__ = [
     "MissingInputsError",
     "NodeError",
     "NodeOutputError",
+    "NodeSignatureError",
     "NodeTimeoutError",
     "NodesFailedError",
     "PipelineError",
     "PipeloopError",
+    "ProjectNotFoundError",
+    "ResumeError",
     "RunnerError",
     "VersionError",
 ]
 
 
 class PipeloopError(Exception):
-    """Base class of every error pipeloop raises on purpose."""
+    """Base class of every error pipeloop raises on purpose.
+
+    Attributes:
+        hint: what to do about it, when the message alone does not say (the CLI prints it
+            on a line of its own).
+    """
+
+    hint: str | None = None
+
+    def with_hint(self, hint: str | None) -> PipeloopError:
+        """This error, with :attr:`hint` set (for ``raise Error(...).with_hint(...)``)."""
+        self.hint = hint
+        return self
 
 
-class NodeError(PipeloopError):
-    """Raised by ``node()`` for a function that cannot take the declared inputs, and by a run
-    when a node returns something that does not match its declared outputs."""
+class NodeError(PipeloopError, ValueError):
+    """Raised by ``node()`` for arguments it cannot make a node of, and by a run when a node
+    cannot be executed (its worker process died); a ``ValueError``, as in Kedro."""
+
+
+class NodeSignatureError(NodeError, TypeError):
+    """Raised by ``node()`` for a function that cannot take the declared inputs; also a
+    ``TypeError``, which is what Kedro raises there."""
 
 
 class NodeOutputError(NodeError):
     """Raised by a run when a node returns something that does not match its declared
-    outputs (never retried: it is a bug in the node, not a passing fault)."""
+    outputs (never retried: it is a bug in the node, not a passing fault). A ``ValueError``,
+    as in Kedro."""
 
 
 class NodeTimeoutError(NodeError, TimeoutError):
     """Raised by a run when a node exceeds its ``timeout``."""
 
+    # TimeoutError's instances are laid out as OSError's; without this, ValueError's __new__
+    # comes first in the MRO and refuses them, which breaks pickling by __new__ (tblib, as
+    # Dask uses to send errors back from workers).
+    __new__ = TimeoutError.__new__  # type: ignore[assignment]
 
-class PipelineError(PipeloopError):
+
+class PipelineError(PipeloopError, ValueError):
     """Raised by ``Pipeline`` construction (duplicates, cycles), its filters (unknown names,
-    empty results), and ``pipeline()`` renaming."""
+    empty results), and ``pipeline()`` renaming; a ``ValueError``, as in Kedro."""
 
 
 class MissingInputsError(PipelineError):
     """Raised by ``runner.run`` before any node starts when free inputs are not in the
-    catalog."""
+    catalog (a ``ValueError``, as Kedro's runner raises)."""
 
 
 class RunnerError(PipeloopError):
@@ -94,9 +130,20 @@ class VersionError(DatasetError):
     already taken."""
 
 
-class ConfigError(PipeloopError):
+class ConfigError(PipeloopError, ValueError):
     """Raised for invalid project, catalog, parameter or credentials configuration; the
-    message names the file, entry or option at fault."""
+    message names the file, entry or option at fault. A ``ValueError``, as Kedro's config
+    loader raises for invalid configuration."""
+
+
+class ProjectNotFoundError(ConfigError):
+    """Raised by ``Project.load`` when the folder (or, without one, the current folder and
+    its parents) holds no project's ``pyproject.toml``."""
+
+
+class ResumeError(ConfigError):
+    """Raised by ``Project.resume`` (and ``pipeloop run --resume``) when no failed or
+    interrupted run is left to finish, or the newest run has not recorded how it ended."""
 
 
 class NodesFailedError(PipeloopError, ExceptionGroup[Exception]):

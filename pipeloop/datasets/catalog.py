@@ -11,13 +11,14 @@ match on first use (see :mod:`pipeloop.datasets.patterns`).
 
 from __future__ import annotations
 
+import copy
 import difflib
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from pipeloop.datasets.base import AbstractDataset
+from pipeloop.datasets.base import AbstractDataset, call_maybe_async
 from pipeloop.datasets.memory import MemoryDataset
 from pipeloop.datasets.patterns import DatasetFactories, is_pattern
 from pipeloop.datasets.types import (
@@ -62,10 +63,19 @@ class DataCatalog:
     Args:
         datasets: name -> dataset to start with.
 
+    The names and behaviour are Kedro 1.x's (``catalog[name] = value``, ``items()``,
+    ``values()``, ``get()``, ``filter()``, ``load(name, version=)``, ``confirm()``), with the
+    data methods awaited.
+
     Example:
-        >>> io = DataCatalog({"xs": MemoryDataset()})
-        >>> io.list()
-        ['xs']
+        Kedro's example, awaited::
+
+            catalog = DataCatalog(datasets={
+                "cars": MemoryDataset(data={"type": "car", "capacity": 5}),
+                "planes": MemoryDataset(data={"type": "jet", "capacity": 200}),
+            })
+            cars_data = await catalog.load("cars")
+            await catalog.save("planes", {"type": "propeller", "capacity": 100})
     """
 
     def __init__(self, datasets: Mapping[str, AbstractDataset] | None = None) -> None:
@@ -78,10 +88,12 @@ class DataCatalog:
     @classmethod
     def from_config(
         cls,
-        config: Mapping[str, Any] | None,
+        catalog: Mapping[str, Any] | None = None,
         credentials: Mapping[str, Any] | None = None,
         load_versions: Mapping[str, str] | None = None,
         save_version: str | None = None,
+        *,
+        config: Mapping[str, Any] | None = None,
     ) -> DataCatalog:
         """A catalog built from configuration, as in ``catalog.yml``.
 
@@ -93,12 +105,16 @@ class DataCatalog:
         placeholders (``"{name}_csv"``) are dataset factories. Top-level keys starting with
         ``_`` are ignored (YAML anchors).
 
+        The keywords are Kedro's (``catalog=``, ``credentials=``, ``load_versions=``,
+        ``save_version=``); ``config=`` is pipeloop's older name of ``catalog``.
+
         Args:
-            config: dataset name or pattern -> entry.
+            catalog: dataset name or pattern -> entry.
             credentials: credentials name -> credentials.
             load_versions: dataset name -> version to load, for versioned entries.
             save_version: the version every versioned dataset saves; one is generated when
                 omitted, so all the datasets of a run share it.
+            config: the same as ``catalog`` (pipeloop's older keyword; give one of them).
 
         Returns:
             The catalog, with a dataset for every plain entry and the factories.
@@ -106,8 +122,28 @@ class DataCatalog:
         Raises:
             ConfigError: an invalid entry (not a mapping, unknown or missing ``type``, unknown
                 argument, unknown credentials, versioning a dataset that cannot be), a
-                malformed pattern, or a ``load_versions`` name that no versioned entry has.
+                malformed pattern, a ``load_versions`` name that no versioned entry has, or
+                both ``catalog`` and ``config``.
+
+        Example:
+            Kedro's example::
+
+                config = {
+                    "cars": {"type": "pandas.CSVDataset", "filepath": "cars.csv",
+                             "save_args": {"index": False}},
+                    "boats": {"type": "pandas.CSVDataset", "filepath": "boats.csv",
+                              "credentials": "boats_credentials"},
+                }
+                credentials = {"boats_credentials": {"client_kwargs": {...}}}
+                catalog = DataCatalog.from_config(config, credentials)
+                df = await catalog.load("cars")
         """
+        if catalog is not None and config is not None:
+            raise ConfigError(
+                "DataCatalog.from_config takes the catalog configuration once: pass "
+                "`catalog=` (Kedro's name) or `config=`, not both."
+            )
+        config = catalog if catalog is not None else config
         credentials = credentials or {}
         entries = {
             name: resolve_credentials(f"'{name}'", entry, credentials)
@@ -124,10 +160,10 @@ class DataCatalog:
             {name: entry for name, entry in entries.items() if is_pattern(name)}, build
         )
         _check_load_versions(versions, plain, factories)
-        catalog = cls({name: build(name, f"'{name}'", entry) for name, entry in plain.items()})
-        catalog._factories = factories
-        catalog._secrets = secrets
-        return catalog
+        made = cls({name: build(name, f"'{name}'", entry) for name, entry in plain.items()})
+        made._factories = factories
+        made._secrets = secrets
+        return made
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -166,10 +202,53 @@ class DataCatalog:
             raise DatasetNotFoundError(self._not_found_message(name))
         return dataset
 
-    def get(self, name: str, default: AbstractDataset | None = None) -> AbstractDataset | None:
-        """The dataset registered as ``name``, or ``default``."""
+    def __setitem__(self, name: str, value: Any) -> None:
+        """Register ``value`` as ``name``, replacing any dataset of that name (as Kedro's
+        ``catalog[name] = value``): a dataset is added as it is, anything else is wrapped in
+        a ``MemoryDataset``.
+
+        Example:
+            >>> catalog = DataCatalog()
+            >>> catalog["xs"] = [1, 2]
+            >>> catalog["xs"]
+            MemoryDataset(data=<list>)
+        """
+        if name in self._datasets:
+            logger.warning("Replacing dataset '%s'", name)
+        dataset = value if isinstance(value, AbstractDataset) else MemoryDataset(data=value)
+        self._datasets[name] = dataset
+
+    def get(
+        self,
+        name: str,
+        default: AbstractDataset | None = None,
+        *,
+        fallback_to_runtime_pattern: bool = False,
+        version: Any = None,
+    ) -> AbstractDataset | None:
+        """The dataset registered as ``name`` (or made by a dataset factory it matches), or
+        ``default``.
+
+        Args:
+            name: the dataset's name.
+            default: what to return when the catalog has no such dataset.
+            fallback_to_runtime_pattern: as in Kedro, register a new ``MemoryDataset`` for
+                a name the catalog does not have (the dataset a run would make), and return
+                it.
+            version: a load version (a string, or a ``Version`` whose ``load`` and ``save``
+                are used): returns a copy of the versioned dataset pinned to it, leaving the
+                registered one as it was.
+
+        Raises:
+            DatasetError: ``version`` for a dataset that is not versioned.
+            VersionError: ``version`` is not a valid version name.
+        """
         dataset = self._resolve(name)
-        return default if dataset is None else dataset
+        if dataset is None and fallback_to_runtime_pattern:
+            dataset = self._datasets[name] = MemoryDataset()
+        if dataset is None:
+            return default
+        return dataset if version is None else _pinned(name, dataset, version)
 
     def _not_found_message(self, name: str) -> str:
         message = f"Dataset '{name}' not found in the catalog."
@@ -188,6 +267,49 @@ class DataCatalog:
         """Registered dataset names, in the order they were added."""
         return list(self._datasets)
 
+    def values(self) -> list[AbstractDataset]:
+        """Registered datasets, in the order they were added."""
+        return list(self._datasets.values())
+
+    def items(self) -> list[tuple[str, AbstractDataset]]:
+        """``(name, dataset)`` for every registered dataset, in the order they were added."""
+        return list(self._datasets.items())
+
+    def filter(
+        self,
+        name_regex: re.Pattern[str] | str | None = None,
+        type_regex: re.Pattern[str] | str | None = None,
+        by_type: type | Sequence[type] | None = None,
+    ) -> list[str]:
+        """Registered dataset names that match every filter given, as Kedro's ``filter``.
+
+        Args:
+            name_regex: searched for in each name (a string or a compiled pattern).
+            type_regex: searched for in each dataset's full type path, such as
+                ``pipeloop.datasets.pandas.csv.CSVDataset``.
+            by_type: a dataset class, or several: keeps datasets of exactly those classes
+                (as Kedro compares them: a subclass is another type).
+
+        Raises:
+            DatasetError: a regular expression is invalid.
+
+        Example:
+            >>> catalog = DataCatalog({"raw_cars": MemoryDataset(), "model": MemoryDataset()})
+            >>> catalog.filter(name_regex="raw", by_type=MemoryDataset)
+            ['raw_cars']
+        """
+        names = self.keys()
+        if name_regex:
+            pattern = _compiled(name_regex)
+            names = [name for name in names if pattern.search(name)]
+        if type_regex:
+            pattern = _compiled(type_regex)
+            names = [name for name in names if pattern.search(_type_path(self._datasets[name]))]
+        if by_type:
+            types = tuple(by_type) if isinstance(by_type, Sequence) else (by_type,)
+            names = [name for name in names if type(self._datasets[name]) in types]
+        return names
+
     def list(self, regex_search: str | None = None) -> list[str]:
         """Registered dataset names in the order they were added, optionally only those
         matching ``regex_search``.
@@ -197,10 +319,7 @@ class DataCatalog:
         """
         if regex_search is None:
             return list(self._datasets)
-        try:
-            pattern = re.compile(regex_search, flags=re.IGNORECASE)
-        except re.error as exc:
-            raise DatasetError(f"Invalid regular expression {regex_search!r}: {exc}") from exc
+        pattern = _compiled(regex_search, flags=re.IGNORECASE)
         return [name for name in self._datasets if pattern.search(name)]
 
     def add(self, name: str, dataset: AbstractDataset, replace: bool = False) -> None:
@@ -242,27 +361,67 @@ class DataCatalog:
 
     # -- data -----------------------------------------------------------------------------
 
-    async def load(self, name: str) -> Any:
+    async def load(self, name: str, version: str | None = None) -> Any:
         """Load the data of dataset ``name``.
+
+        Args:
+            name: the dataset's name.
+            version: the version to load, for a versioned dataset (the catalog's dataset is
+                left pinned as it was).
 
         Raises:
             DatasetNotFoundError: no dataset of that name.
-            DatasetError: the load failed.
+            DatasetError: the load failed; the message starts with ``name``.
         """
         dataset = self[name]
+        if version is not None:
+            dataset = _pinned(name, dataset, version)
         logger.info("Loading data from `%s` (%s)...", name, type(dataset).__name__)
-        return await dataset.load()
+        try:
+            return await dataset.load()
+        except DatasetError as exc:
+            raise _prefixed(name, exc) from exc
 
     async def save(self, name: str, data: Any) -> None:
         """Save ``data`` to dataset ``name``.
 
         Raises:
             DatasetNotFoundError: no dataset of that name.
-            DatasetError: the save failed.
+            DatasetError: the save failed; the message starts with ``name``.
         """
         dataset = self[name]
         logger.info("Saving data to `%s` (%s)...", name, type(dataset).__name__)
-        await dataset.save(data)
+        try:
+            await dataset.save(data)
+        except DatasetError as exc:
+            raise _prefixed(name, exc) from exc
+
+    async def confirm(self, name: str) -> None:
+        """Call the ``confirm()`` method of dataset ``name`` (plain, run in a worker thread,
+        or ``async def``), as Kedro does for ``node(confirms=...)``: datasets such as
+        incremental ones record there that their data was processed.
+
+        Raises:
+            DatasetNotFoundError: no dataset of that name.
+            DatasetError: the dataset has no ``confirm`` method, or it failed; the message
+                starts with ``name``.
+        """
+        logger.info("Confirming dataset '%s'", name)
+        dataset = self[name]
+        confirm = getattr(dataset, "confirm", None)
+        if not callable(confirm):
+            raise DatasetError(
+                f"Dataset '{name}' ({type(dataset).__name__}) does not have a 'confirm' "
+                "method; only datasets that define one can be confirmed."
+            )
+        try:
+            await call_maybe_async(confirm)
+        except DatasetError as exc:
+            raise _prefixed(name, exc) from exc
+        except Exception as exc:
+            raise DatasetError(
+                f"{name}: Failed while confirming dataset {dataset}.\n{exc}"
+            ) from exc
 
     async def exists(self, name: str) -> bool:
         """Whether dataset ``name`` is registered and has data."""
@@ -281,6 +440,63 @@ class DataCatalog:
         entries = ", ".join(f"{name!r}: {dataset!r}" for name, dataset in self._datasets.items())
         patterns = f", patterns={self.list_patterns()!r}" if self._factories else ""
         return mask_secrets(f"{type(self).__name__}({{{entries}}}{patterns})", self._secrets)
+
+
+def _compiled(regex: re.Pattern[str] | str, flags: int = 0) -> re.Pattern[str]:
+    """``regex`` compiled.
+
+    Raises:
+        DatasetError: ``regex`` is not a valid regular expression.
+    """
+    if isinstance(regex, re.Pattern):
+        return regex
+    try:
+        return re.compile(regex, flags=flags)
+    except re.error as exc:
+        raise DatasetError(f"Invalid regular expression {regex!r}: {exc}") from exc
+
+
+def _type_path(dataset: AbstractDataset) -> str:
+    cls = type(dataset)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _prefixed(name: str, exc: DatasetError) -> DatasetError:
+    """``exc`` as Kedro's catalog reports it, its message starting with the catalog entry's
+    name; pipeloop's own error classes (``VersionError``, ...) keep their type, any other
+    becomes a ``DatasetError`` (its constructor may not take a message)."""
+    cls = type(exc) if type(exc).__module__ == DatasetError.__module__ else DatasetError
+    return cls(f"{name}: {exc}")
+
+
+def _pinned(name: str, dataset: AbstractDataset, version: Any) -> AbstractDataset:
+    """A copy of the versioned ``dataset`` that loads ``version`` (a version string, or a
+    ``Version`` whose ``load`` and ``save`` are both taken), as Kedro's ``get(version=)``.
+
+    Works for every dataset that keeps its versions in ``_version`` as a
+    ``Version(load, save)`` named tuple: pipeloop's file datasets and Kedro's.
+
+    Raises:
+        DatasetError: ``dataset`` is not versioned.
+        VersionError: the version is not a valid version name.
+    """
+    from pipeloop.datasets.file import _checked_version
+
+    current: Any = getattr(dataset, "_version", None)
+    if not hasattr(current, "_replace") or not getattr(dataset, "versioned", True):
+        raise DatasetError(
+            f"Cannot load version {getattr(version, 'load', version)!r} of dataset '{name}': "
+            f"{dataset} is not versioned."
+        )
+    if isinstance(version, str):
+        load, save = version, current.save
+    else:
+        load, save = version.load, version.save
+    pinned = copy.copy(dataset)
+    pinned._version = current._replace(  # type: ignore[attr-defined]
+        load=_checked_version(load, "load"), save=_checked_version(save, "save")
+    )
+    return pinned
 
 
 def _entries(config: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -20,7 +20,9 @@ def _name_of(func: Callable[..., Any] | None) -> str | None:
 class LambdaDataset(AbstractDataset):
     """Loads and saves through callables the user passes in.
 
-    Each callable may be plain (run in a worker thread) or ``async def`` (awaited).
+    Each callable may be plain (run in a worker thread; a coroutine it returns is awaited)
+    or async (awaited on the loop): an ``async def`` function, a ``functools.partial`` of
+    one, or an object with an ``async def __call__``.
 
     Args:
         load: returns the data; ``None`` makes the dataset write-only.

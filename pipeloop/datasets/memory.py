@@ -3,32 +3,76 @@
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Any, ClassVar, Literal
 
 from pipeloop.datasets.base import AbstractDataset
 from pipeloop.errors import DatasetError
 
-__all__ = ["CopyMode", "MemoryDataset"]
+__all__ = ["CopyMode", "MemoryDataset", "infer_copy_mode"]
 
 CopyMode = Literal["deepcopy", "copy", "assign"]
 _COPY_MODES: tuple[CopyMode, ...] = ("deepcopy", "copy", "assign")
 _EMPTY: Any = object()
 
 
+def infer_copy_mode(data: Any) -> CopyMode:
+    """The copy mode Kedro picks for ``data`` when none is given.
+
+    pandas DataFrames and numpy arrays are copied (``copy``: their own copy is a full one,
+    and much cheaper than ``deepcopy``); other DataFrame-likes (Spark, Polars, ibis tables)
+    are shared (``assign``: they cannot be deep-copied, or are immutable); anything else is
+    deep-copied.
+    """
+    # Only a module already imported can have made ``data``: never import one here.
+    pandas = sys.modules.get("pandas")
+    numpy = sys.modules.get("numpy")
+    if (pandas is not None and isinstance(data, pandas.DataFrame)) or (
+        numpy is not None and isinstance(data, numpy.ndarray)
+    ):
+        return "copy"
+    if type(data).__name__ == "DataFrame":
+        return "assign"
+    ibis = sys.modules.get("ibis")
+    if ibis is not None and isinstance(data, getattr(ibis, "Table", ())):
+        return "assign"
+    return "deepcopy"
+
+
+def _copied(data: Any, mode: CopyMode) -> Any:
+    if mode == "deepcopy":
+        return copy.deepcopy(data)
+    if mode == "copy":
+        return copy.copy(data)
+    return data
+
+
 class MemoryDataset(AbstractDataset):
     """Keeps data in memory for the life of the dataset.
 
     Loads and saves hand out copies so that one node mutating its input cannot change what
-    another node sees (``deepcopy``, the default); ``copy`` makes a shallow copy and
-    ``assign`` shares the object (fastest; for data nobody mutates).
+    another node sees. Without a ``copy_mode`` it is chosen for each piece of data as Kedro
+    does (see :func:`infer_copy_mode`): pandas and numpy data are copied, other
+    DataFrame-likes (Spark, ibis) shared, anything else deep-copied. ``copy`` makes a
+    shallow copy (``copy.copy``; a full one for pandas and numpy) and ``assign`` shares the
+    object (fastest; for data nobody mutates). The datasets a run makes for names the
+    catalog does not hold are ``MemoryDataset()``, so they infer it too.
 
     Args:
         data: initial data; omit it for an empty dataset.
-        copy_mode: ``"deepcopy"`` (default), ``"copy"`` or ``"assign"``.
+        copy_mode: ``"deepcopy"``, ``"copy"`` or ``"assign"``; inferred from the data when
+            omitted.
         metadata: free-form information for plugins and docs; pipeloop ignores it.
 
     Raises:
         DatasetError: an unknown ``copy_mode``, or loading before anything was saved.
+
+    Example:
+        Kedro's own example, awaited::
+
+            data = pd.DataFrame({"col1": [1, 2], "col2": [4, 5], "col3": [5, 6]})
+            dataset = MemoryDataset(data=data)
+            assert (await dataset.load()).equals(data)
     """
 
     persistent: ClassVar[bool] = False
@@ -45,18 +89,19 @@ class MemoryDataset(AbstractDataset):
                 f"Invalid copy_mode {copy_mode!r} for MemoryDataset; "
                 f"use one of {', '.join(_COPY_MODES)}."
             )
-        self._copy_mode: CopyMode = copy_mode or "deepcopy"
+        self._copy_mode: CopyMode | None = copy_mode
         self._data = _EMPTY
         self.metadata = metadata
         if data is not _EMPTY:
             self._data = self._copied(data)
 
+    @property
+    def copy_mode(self) -> CopyMode | None:
+        """The copy mode given, or ``None`` when it is inferred from each piece of data."""
+        return self._copy_mode
+
     def _copied(self, data: Any) -> Any:
-        if self._copy_mode == "deepcopy":
-            return copy.deepcopy(data)
-        if self._copy_mode == "copy":
-            return copy.copy(data)
-        return data
+        return _copied(data, self._copy_mode or infer_copy_mode(data))
 
     async def _load(self) -> Any:
         if self._data is _EMPTY:

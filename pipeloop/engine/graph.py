@@ -10,21 +10,29 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 from pipeloop.engine.node import Node
+from pipeloop.engine.transcoding import strip_transcoding
 
-__all__ = ["dependency_edges", "find_cycle", "reachable", "toposort"]
+__all__ = ["dependency_edges", "find_cycle", "producers", "reachable", "toposort"]
+
+
+def producers(nodes: Iterable[Node]) -> dict[str, Node]:
+    """The node that writes each dataset, by base name (``ds@pandas`` is ``ds``: see
+    :mod:`pipeloop.engine.transcoding`); the last one wins if several do."""
+    return {strip_transcoding(name): item for item in nodes for name in item.outputs}
 
 
 def dependency_edges(
     nodes: Iterable[Node], producer: Mapping[str, Node]
 ) -> tuple[dict[Node, set[Node]], dict[Node, set[Node]]]:
     """Each node's parents (producers of its inputs) and children (consumers of its
-    outputs), given the producer of each dataset."""
+    outputs), given the producer of each dataset by base name (as :func:`producers` gives
+    it), so that a node reading ``ds@spark`` is a child of the one writing ``ds@pandas``."""
     nodes = list(nodes)
     parents: dict[Node, set[Node]] = {item: set() for item in nodes}
     children: dict[Node, set[Node]] = {item: set() for item in nodes}
     for item in nodes:
         for dataset in item.inputs:
-            source = producer.get(dataset)
+            source = producer.get(strip_transcoding(dataset))
             if source is not None:
                 parents[item].add(source)
                 children[source].add(item)

@@ -1,13 +1,25 @@
 """Run hooks: user objects told about each stage of a run.
 
-A hook object has any of the methods in :data:`HOOK_NAMES` (Kedro's names), plain or
-``async def``. Each method receives, as keyword arguments, only those of the stage's arguments
-it declares — so a hook can take just what it uses, as with Kedro's ``pluggy`` hooks.
+A hook object has any of the methods in :data:`HOOK_NAMES` (Kedro's ten, and pipeloop's
+``on_node_start`` / ``on_node_end``), plain or ``async def``. Each method receives, as keyword
+arguments, only those of the stage's arguments it declares — so a hook can take just what it
+uses, as with Kedro's ``pluggy`` hooks. Classes written for Kedro, with ``@hook_impl``
+decorators, work unchanged: the decorator only marks the method.
+
+Most hooks only *observe* a run (a progress bar, a tracker). An observer that raises is
+logged once, with its traceback, and not called again in that run: a broken progress bar
+never fails a node. ``before_node_run`` is different, since it may replace a node's inputs:
+when it raises, the node fails.
+
+``on_node_start(node)`` fires when a node begins (its first load, or its function when it
+reads nothing); ``on_node_end(node, error, state)`` when its last output is saved or it
+failed (``error`` is then the node's exception).
 """
 
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +27,8 @@ from typing import Any
 from pipeloop._async import is_async_callable
 
 __all__ = ["HOOK_NAMES", "HookManager"]
+
+logger = logging.getLogger("pipeloop.hooks")
 
 HOOK_NAMES = (
     "before_pipeline_run",
@@ -27,10 +41,15 @@ HOOK_NAMES = (
     "after_dataset_loaded",
     "before_dataset_saved",
     "after_dataset_saved",
+    "on_node_start",
+    "on_node_end",
 )
 
+#: Hooks whose failure fails what they hook into; every other hook only observes.
+_DECIDING = frozenset({"before_node_run"})
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, eq=False)
 class _Implementation:
     func: Callable[..., Any]
     accepted: frozenset[str] | None  # None: takes **kwargs, so everything
@@ -62,6 +81,7 @@ class HookManager:
 
     def __init__(self, hooks: Iterable[object] = ()) -> None:
         self._implementations: dict[str, list[_Implementation]] = {}
+        self._disabled: set[_Implementation] = set()
         for hook in hooks:
             for name in HOOK_NAMES:
                 method = getattr(hook, name, None)
@@ -73,5 +93,33 @@ class HookManager:
         return name in self._implementations
 
     async def call(self, name: str, **arguments: Any) -> list[Any]:
-        """Call every implementation of hook ``name``; return their results in order."""
-        return [await impl(arguments) for impl in self._implementations.get(name, ())]
+        """Call every implementation of hook ``name``; return their results in order.
+
+        Raises:
+            Exception: a ``before_node_run`` implementation's own error. Any other hook that
+                raises is logged once and disabled for the rest of the run instead.
+        """
+        implementations = self._implementations.get(name, ())
+        if name in _DECIDING:
+            return [await impl(arguments) for impl in implementations]
+        results = []
+        for impl in implementations:
+            if impl in self._disabled:
+                continue
+            try:
+                results.append(await impl(arguments))
+            except Exception:
+                self._disable(name, impl)
+        return results
+
+    def _disable(self, name: str, impl: _Implementation) -> None:
+        self._disabled.add(impl)
+        logger.exception("Hook %s raised; it is disabled for the rest of this run (the run "
+                         "goes on).", _describe(impl.func, name))
+        if all(other in self._disabled for other in self._implementations[name]):
+            del self._implementations[name]  # lets hot paths skip the hook again
+
+
+def _describe(func: Callable[..., Any], name: str) -> str:
+    owner = getattr(func, "__self__", None)
+    return f"{type(owner).__qualname__}.{name}" if owner is not None else name

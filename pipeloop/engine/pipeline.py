@@ -4,6 +4,10 @@ A pipeline is an immutable set of nodes. Everything the scheduler and the filter
 producer and consumers of each dataset, the parents and children of each node, a deterministic
 topological order) is computed once, when the pipeline is made, in O(N log N) time. Filters are
 breadth-first walks over those maps and return new pipelines; nothing is ever mutated.
+
+Nodes link by base dataset name (see :mod:`pipeloop.engine.transcoding`): a node writing
+``ds@pandas`` feeds a node reading ``ds@spark``. Renaming (``inputs=``, ``namespace=``...) is
+:mod:`pipeloop.engine.modular`.
 """
 
 from __future__ import annotations
@@ -13,22 +17,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeAlias
 
 from pipeloop.engine.graph import dependency_edges, find_cycle, reachable, toposort
+from pipeloop.engine.modular import DatasetMapping, rename_nodes
 from pipeloop.engine.node import Node
+from pipeloop.engine.transcoding import is_transcoded, strip_transcoding
 from pipeloop.errors import PipelineError
 
 __all__ = ["DatasetMapping", "Pipeline", "pipeline"]
 
-DatasetMapping: TypeAlias = str | Iterable[str] | Mapping[str, str] | None
-"""A name, names kept as they are, or old name -> new name (see :func:`pipeline`)."""
-
 Tags: TypeAlias = str | Iterable[str] | None
-
-_PARAMS_PREFIX = "params:"
-_ALL_PARAMETERS = "parameters"
-
-
-def _is_parameter(name: str) -> bool:
-    return name == _ALL_PARAMETERS or name.startswith(_PARAMS_PREFIX)
 
 
 def _as_list(names: Tags) -> list[str]:
@@ -39,10 +35,13 @@ def _join(names: Iterable[str]) -> str:
     return ", ".join(sorted(names))
 
 
-def _unknown(what: str, unknown: Iterable[str], known: Iterable[str], hint: str = "") -> str:
-    """``what: names.``, then ``hint`` and close matches among ``known`` names."""
-    known = list(known)
-    suggestions = sorted({m for name in unknown for m in difflib.get_close_matches(name, known)})
+def _unknown(what: str, unknown: Iterable[str], known: Iterable[str], hint: str = "", *,
+             extra: Iterable[str] = ()) -> str:
+    """``what: names.``, then ``hint`` and close matches among ``known`` names (and
+    ``extra`` suggestions)."""
+    known = sorted(known)
+    suggestions = sorted({m for name in unknown for m in difflib.get_close_matches(name, known)}
+                         | set(extra))
     message = f"{what}: {_join(unknown)}."
     if hint:
         message += f" {hint}"
@@ -51,37 +50,71 @@ def _unknown(what: str, unknown: Iterable[str], known: Iterable[str], hint: str 
     return message
 
 
+def _other_formats(unknown: Iterable[str], names: Iterable[str]) -> list[str]:
+    """The names among ``names`` that are another format of an ``unknown`` dataset."""
+    bases = {strip_transcoding(name) for name in unknown}
+    return [name for name in names if is_transcoded(name) and strip_transcoding(name) in bases]
+
+
 class Pipeline:
     """An immutable, topologically sorted set of nodes.
+
+    With ``inputs``, ``outputs``, ``parameters`` or ``namespace``, the nodes are first renamed
+    as :func:`pipeline` describes (Kedro 1.x's constructor).
 
     Args:
         nodes: nodes and pipelines (flattened), or one pipeline; identical nodes are kept
             once, with the union of their tags.
+        inputs: free inputs to keep (exempt from the namespace) or rename.
+        outputs: outputs to keep or rename.
+        parameters: parameters to keep or rename, with or without ``params:``.
         tags: tags added to every node.
+        namespace: prefixes datasets, parameters and node names.
+        prefix_datasets_with_namespace: ``False`` puts the nodes in ``namespace`` without
+            renaming any dataset or parameter.
 
     Raises:
         PipelineError: an item is not a node or pipeline, two different nodes share a name,
-            a dataset is the output of more than one node, or the nodes form a cycle.
+            a dataset is the output of more than one node (in any format) or confirmed by
+            more than one, a dataset is named both with and without a transcoding format,
+            the nodes form a cycle, or a name to map is unknown.
     """
 
     __slots__ = ("_all_inputs", "_all_outputs", "_by_name", "_children", "_consumers",
                  "_nodes", "_parents", "_producer")
 
-    def __init__(self, nodes: Iterable[Node | Pipeline] | Pipeline, *, tags: Tags = None) -> None:
+    def __init__(
+        self,
+        nodes: Iterable[Node | Pipeline] | Pipeline,
+        *,
+        inputs: DatasetMapping = None,
+        outputs: DatasetMapping = None,
+        parameters: DatasetMapping = None,
+        tags: Tags = None,
+        namespace: str | None = None,
+        prefix_datasets_with_namespace: bool = True,
+    ) -> None:
         unique = _unique_nodes(nodes)
+        if namespace or any(arg is not None for arg in (inputs, outputs, parameters)):
+            unique = _unique_nodes(rename_nodes(
+                unique, inputs=inputs, outputs=outputs, parameters=parameters,
+                namespace=namespace, prefix_datasets_with_namespace=prefix_datasets_with_namespace,
+            ))
         extra = _as_list(tags)
         if extra:
             unique = [item.tag(extra) for item in unique]
         self._by_name = _index_names(unique)
+        _check_transcoding(unique)
+        _check_confirms(unique)
         self._producer = _index_producers(unique)
         self._parents, self._children = dependency_edges(unique, self._producer)
         self._nodes = _sorted_or_raise(unique, self._parents, self._children)
         self._consumers: dict[str, list[Node]] = {}
         for item in self._nodes:
-            for dataset in dict.fromkeys(item.inputs):
+            for dataset in dict.fromkeys(strip_transcoding(name) for name in item.inputs):
                 self._consumers.setdefault(dataset, []).append(item)
-        self._all_inputs = frozenset(self._consumers)
-        self._all_outputs = frozenset(self._producer)
+        self._all_inputs = frozenset(name for item in unique for name in item.inputs)
+        self._all_outputs = frozenset(name for item in unique for name in item.outputs)
 
     # -- structure --------------------------------------------------------------------------
 
@@ -109,20 +142,26 @@ class Pipeline:
         return {item: set(parents) for item, parents in self._parents.items()}
 
     def consumers(self, dataset: str) -> list[Node]:
-        """The nodes that read ``dataset``, in topological order (empty if none)."""
-        return list(self._consumers.get(dataset, ()))
+        """The nodes that read ``dataset`` in any format (``ds`` and ``ds@spark`` alike), in
+        topological order (empty if none)."""
+        return list(self._consumers.get(strip_transcoding(dataset), ()))
 
     def producer(self, dataset: str) -> Node | None:
-        """The node that writes ``dataset``, or ``None`` for a free input or unknown name."""
-        return self._producer.get(dataset)
+        """The node that writes ``dataset`` in any format (``ds@spark`` finds the writer of
+        ``ds@pandas``), or ``None`` for a free input or unknown name."""
+        return self._producer.get(strip_transcoding(dataset))
 
     def inputs(self) -> set[str]:
-        """Free inputs: datasets read but not produced here (including parameters)."""
-        return set(self._all_inputs - self._all_outputs)
+        """Free inputs: datasets read but not produced here in any format (including
+        parameters), by the names the nodes read them."""
+        return {name for name in self._all_inputs
+                if strip_transcoding(name) not in self._producer}
 
     def outputs(self) -> set[str]:
-        """Free outputs: datasets produced but not read here."""
-        return set(self._all_outputs - self._all_inputs)
+        """Free outputs: datasets produced but not read here in any format, by the names the
+        nodes write them."""
+        return {name for name in self._all_outputs
+                if strip_transcoding(name) not in self._consumers}
 
     def all_inputs(self) -> set[str]:
         """Every dataset some node reads."""
@@ -133,7 +172,7 @@ class Pipeline:
         return set(self._all_outputs)
 
     def datasets(self) -> set[str]:
-        """Every dataset name the pipeline uses."""
+        """Every dataset name the pipeline uses (each format of a transcoded dataset)."""
         return set(self._all_inputs | self._all_outputs)
 
     def describe(self, names_only: bool = True) -> str:
@@ -173,7 +212,27 @@ class Pipeline:
         Raises:
             PipelineError: no node is in that namespace.
         """
-        return self._with_namespaces(namespace)
+        return self.only_nodes_with_namespaces([namespace])
+
+    def only_nodes_with_namespaces(self, node_namespaces: Iterable[str]) -> Pipeline:
+        """The nodes in any of ``node_namespaces``, or in a namespace nested in one.
+
+        Raises:
+            PipelineError: no node is in one of those namespaces.
+        """
+        wanted = _as_list(node_namespaces)
+        found: dict[str, list[Node]] = {namespace: [] for namespace in wanted}
+        for item in self._nodes:
+            for namespace in wanted:
+                if item.namespace is not None and (
+                    item.namespace == namespace or item.namespace.startswith(f"{namespace}.")
+                ):
+                    found[namespace].append(item)
+        unmatched = [namespace for namespace, items in found.items() if not items]
+        if unmatched:
+            known = {item.namespace for item in self._nodes if item.namespace}
+            raise PipelineError(_unknown("Pipeline has no nodes in namespace", unmatched, known))
+        return Pipeline(item for items in found.values() for item in items)
 
     def from_nodes(self, *node_names: str) -> Pipeline:
         """The named nodes and every node downstream of them.
@@ -191,25 +250,42 @@ class Pipeline:
         """
         return Pipeline(reachable(self._named(node_names), self._parents.__getitem__))
 
-    def from_inputs(self, *datasets: str) -> Pipeline:
-        """The nodes that read ``datasets`` and every node downstream of them.
+    def only_nodes_with_inputs(self, *datasets: str) -> Pipeline:
+        """The nodes that read any of ``datasets``. A transcoded dataset's base name (``ds``)
+        matches every format of it; ``ds@spark`` matches that format only.
 
         Raises:
             PipelineError: a dataset is not read by any node.
         """
-        self._check_datasets(datasets, self._all_inputs, "reads")
-        start = [item for dataset in datasets for item in self._consumers[dataset]]
-        return Pipeline(reachable(start, self._children.__getitem__))
+        return Pipeline(self._readers(datasets))
 
-    def to_outputs(self, *datasets: str) -> Pipeline:
-        """The nodes needed to produce ``datasets``.
+    def from_inputs(self, *datasets: str) -> Pipeline:
+        """The nodes that read ``datasets`` (as :meth:`only_nodes_with_inputs` matches them)
+        and every node downstream of them.
+
+        Raises:
+            PipelineError: a dataset is not read by any node.
+        """
+        return Pipeline(reachable(self._readers(datasets), self._children.__getitem__))
+
+    def only_nodes_with_outputs(self, *datasets: str) -> Pipeline:
+        """The nodes that write any of ``datasets``. A transcoded dataset's base name
+        (``ds``) matches its writer whatever the format; ``ds@pandas`` matches only a node
+        writing that format.
 
         Raises:
             PipelineError: a dataset is not produced by any node.
         """
-        self._check_datasets(datasets, self._all_outputs, "produces")
-        start = [self._producer[dataset] for dataset in datasets]
-        return Pipeline(reachable(start, self._parents.__getitem__))
+        return Pipeline(self._writers(datasets))
+
+    def to_outputs(self, *datasets: str) -> Pipeline:
+        """The nodes needed to produce ``datasets`` (as :meth:`only_nodes_with_outputs`
+        matches them).
+
+        Raises:
+            PipelineError: a dataset is not produced by any node.
+        """
+        return Pipeline(reachable(self._writers(datasets), self._parents.__getitem__))
 
     def filter(
         self,
@@ -233,7 +309,8 @@ class Pipeline:
             ("node_names", node_names, self.only_nodes),
             ("from_inputs", from_inputs, self.from_inputs),
             ("to_outputs", to_outputs, self.to_outputs),
-            ("node_namespaces", node_namespaces, self._with_namespaces),
+            ("node_namespaces", node_namespaces,
+             lambda *names: self.only_nodes_with_namespaces(names)),
         ]
         kept = set(self._nodes)
         used = []
@@ -257,29 +334,42 @@ class Pipeline:
     def _named(self, names: Iterable[str]) -> list[Node]:
         unknown = [name for name in names if name not in self._by_name]
         if unknown:
-            raise PipelineError(
-                _unknown("Pipeline does not contain nodes named", unknown, self._by_name)
-            )
+            # "clean" for "ns.clean": the node moved into a namespace.
+            spaced = [known for name in unknown for known in self._by_name
+                      if known.endswith(f".{name}")]
+            raise PipelineError(_unknown("Pipeline does not contain nodes named", unknown,
+                                         self._by_name, extra=spaced))
         return [self._by_name[name] for name in names]
 
-    def _check_datasets(self, names: Iterable[str], known: frozenset[str], verb: str) -> None:
-        unknown = [name for name in names if name not in known]
+    def _readers(self, datasets: Iterable[str]) -> list[Node]:
+        found: dict[Node, None] = {}
+        unknown = []
+        for dataset in datasets:
+            readers = [item for item in self.consumers(dataset)
+                       if not is_transcoded(dataset) or dataset in item.inputs]
+            if not readers:
+                unknown.append(dataset)
+            found.update(dict.fromkeys(readers))
         if unknown:
-            message = f"No node of the pipeline {verb} datasets"
-            raise PipelineError(_unknown(message, unknown, known))
+            known = self._all_inputs | {strip_transcoding(name) for name in self._all_inputs}
+            raise PipelineError(_unknown("No node of the pipeline reads datasets", unknown, known,
+                                         extra=_other_formats(unknown, self._all_inputs)))
+        return list(found)
 
-    def _with_namespaces(self, *namespaces: str) -> Pipeline:
-        found = [
-            item for item in self._nodes
-            if item.namespace is not None and any(
-                item.namespace == wanted or item.namespace.startswith(f"{wanted}.")
-                for wanted in namespaces
-            )
-        ]
-        if not found:
-            known = {item.namespace for item in self._nodes if item.namespace}
-            raise PipelineError(_unknown("Pipeline has no nodes in namespace", namespaces, known))
-        return Pipeline(found)
+    def _writers(self, datasets: Iterable[str]) -> list[Node]:
+        found: dict[Node, None] = {}
+        unknown = []
+        for dataset in datasets:
+            writer = self.producer(dataset)
+            if writer is None or (is_transcoded(dataset) and dataset not in writer.outputs):
+                unknown.append(dataset)
+            else:
+                found[writer] = None
+        if unknown:
+            known = self._all_outputs | {strip_transcoding(name) for name in self._all_outputs}
+            raise PipelineError(_unknown("No node of the pipeline produces datasets", unknown,
+                                         known, extra=_other_formats(unknown, self._all_outputs)))
+        return list(found)
 
     # -- operators and protocols --------------------------------------------------------------
 
@@ -287,6 +377,12 @@ class Pipeline:
         if not isinstance(other, Pipeline):
             return NotImplemented
         return Pipeline([self, other])
+
+    def __radd__(self, other: object) -> Pipeline:
+        # sum(pipelines) starts from 0, as every Kedro registry's sum(pipes.values()) does.
+        if isinstance(other, int) and not isinstance(other, bool) and other == 0:
+            return self
+        return NotImplemented
 
     def __or__(self, other: object) -> Pipeline:
         return self.__add__(other)
@@ -336,12 +432,24 @@ def _flatten(items: Iterable[Node | Pipeline] | Pipeline) -> Iterator[Node]:
 
 
 def _unique_nodes(items: Iterable[Node | Pipeline] | Pipeline) -> list[Node]:
-    """Identical nodes once each, merging their tags so the result ignores input order."""
+    """Identical nodes once each, merging their tags so the result ignores input order.
+
+    Nodes are identical when their names and datasets are (as in Kedro); two such nodes
+    with different functions are a name clash, not one node.
+    """
     seen: dict[Node, Node] = {}
+    clashes = set()
     for item in _flatten(items):
         kept = seen.setdefault(item, item)
+        if kept is not item and not kept._same_function(item):
+            clashes.add(item.name)
         if not item.tags <= kept.tags:
             seen[item] = kept.tag(item.tags)
+    if clashes:
+        raise PipelineError(
+            "Pipeline nodes must have unique names; these names are used by nodes with "
+            f"different functions: {_join(clashes)}. Name nodes with node(..., name=...)."
+        )
     return list(seen.values())
 
 
@@ -359,10 +467,36 @@ def _index_names(nodes: list[Node]) -> dict[str, Node]:
     return by_name
 
 
+def _check_transcoding(nodes: list[Node]) -> None:
+    """A transcoded dataset is named with a format everywhere: ``ds`` beside ``ds@pandas``
+    would be a second dataset that the graph cannot tell apart from the first."""
+    names = {name for item in nodes for name in (*item.inputs, *item.outputs)}
+    plain = sorted({strip_transcoding(name) for name in names if is_transcoded(name)} & names)
+    if plain:
+        raise PipelineError(
+            f"Datasets used with transcoding are also named without a format: {_join(plain)}. "
+            "Name every use as '<dataset>@<format>', or rename the plain one."
+        )
+
+
+def _check_confirms(nodes: list[Node]) -> None:
+    confirmers: dict[str, list[str]] = {}
+    for item in nodes:
+        for dataset in item.confirms:
+            confirmers.setdefault(strip_transcoding(dataset), []).append(item.name)
+    clashes = {name: found for name, found in confirmers.items() if len(found) > 1}
+    if clashes:
+        details = "; ".join(f"'{name}' by {_join(clashes[name])}" for name in sorted(clashes))
+        raise PipelineError(f"Datasets are confirmed by more than one node: {details}. "
+                            "Each dataset must be confirmed by one node only.")
+
+
 def _index_producers(nodes: list[Node]) -> dict[str, Node]:
+    """The producer of each dataset, by base name (``ds@pandas`` and ``ds@spark`` are
+    ``ds``)."""
     producers: dict[str, list[Node]] = {}
     for item in nodes:
-        for dataset in item.outputs:
+        for dataset in dict.fromkeys(strip_transcoding(name) for name in item.outputs):
             producers.setdefault(dataset, []).append(item)
     clashes = {name: found for name, found in producers.items() if len(found) > 1}
     if clashes:
@@ -387,87 +521,42 @@ def _sorted_or_raise(
 # -- pipeline() -----------------------------------------------------------------------------
 
 
-def _to_mapping(names: DatasetMapping) -> dict[str, str]:
-    if names is None:
-        return {}
-    if isinstance(names, str):
-        return {names: names}
-    if isinstance(names, Mapping):
-        return dict(names)
-    return {name: name for name in names}
-
-
-def _as_parameter(name: str) -> str:
-    return name if _is_parameter(name) else f"{_PARAMS_PREFIX}{name}"
-
-
-def _check_mapped(kind: str, names: Iterable[str], known: set[str], rule: str) -> None:
-    unknown = sorted(set(names) - known)
-    if unknown:
-        raise PipelineError(_unknown(f"Cannot map {kind}", unknown, known, rule))
-
-
 def pipeline(
     pipe: Pipeline | Iterable[Node | Pipeline],
     *,
     inputs: DatasetMapping = None,
     outputs: DatasetMapping = None,
     parameters: DatasetMapping = None,
-    namespace: str | None = None,
     tags: Tags = None,
+    namespace: str | None = None,
+    prefix_datasets_with_namespace: bool = True,
 ) -> Pipeline:
-    """Re-use ``pipe`` with renamed datasets, optionally in a namespace.
+    """Re-use ``pipe`` with renamed datasets, optionally in a namespace (Kedro's modular
+    pipelines; the same as ``Pipeline(pipe, ...)``).
 
     ``inputs``, ``outputs`` and ``parameters`` each take a name or names (kept as they are,
     exempt from the namespace) or a dict of old name -> new name. With ``namespace``, every
-    other dataset that is not a parameter is renamed ``namespace.name``, and the nodes move
-    into ``namespace`` (nested under it when they already had one).
+    other dataset ``x`` becomes ``namespace.x`` and every other parameter ``params:x``
+    becomes ``params:namespace.x`` (``parameters``, the whole dictionary, stays); the nodes
+    move into ``namespace``, nested under it when they already had one. A transcoded
+    ``ds@format`` follows its base name ``ds``. The rules in full are in
+    :mod:`pipeloop.engine.modular`.
 
     Args:
         pipe: a pipeline, or a list of nodes and pipelines.
         inputs: free inputs of ``pipe`` (not parameters) to keep or rename.
         outputs: outputs of ``pipe`` to keep or rename.
         parameters: parameters used by ``pipe``, with or without the ``params:`` prefix.
-        namespace: the namespace for datasets and nodes.
         tags: tags added to every node.
+        namespace: the namespace for datasets, parameters and nodes.
+        prefix_datasets_with_namespace: ``False`` moves the nodes into ``namespace`` but
+            renames no dataset or parameter (a namespace only to group nodes, as for
+            deployment).
 
     Raises:
         PipelineError: a name to map is not an input, output or parameter of ``pipe`` as
             required, or the renamed pipeline is invalid.
     """
-    source = pipe if isinstance(pipe, Pipeline) else Pipeline(pipe)
-    input_map = _to_mapping(inputs)
-    output_map = _to_mapping(outputs)
-    parameter_map = {
-        _as_parameter(old): _as_parameter(new) for old, new in _to_mapping(parameters).items()
-    }
-    used_parameters = {name for name in source.all_inputs() if _is_parameter(name)}
-    if any(_is_parameter(name) for name in input_map):
-        raise PipelineError("Map parameters with the `parameters` argument, not `inputs`: "
-                            f"{_join(name for name in input_map if _is_parameter(name))}.")
-    _check_mapped("inputs", input_map, source.inputs() - used_parameters,
-                  "`inputs` must be free inputs (datasets no node of the pipeline produces).")
-    _check_mapped("outputs", output_map, source.all_outputs(),
-                  "`outputs` must be datasets some node of the pipeline produces.")
-    _check_mapped("parameters", parameter_map, used_parameters,
-                  "`parameters` must be parameters some node of the pipeline reads.")
-    mapping = {**input_map, **output_map, **parameter_map}
-
-    def rename(name: str) -> str:
-        if name in mapping:
-            return mapping[name]
-        if namespace and not _is_parameter(name):
-            return f"{namespace}.{name}"
-        return name
-
-    return Pipeline(
-        [item._renamed(rename, _nested(namespace, item.namespace)) for item in source._nodes],
-        tags=tags,
-    )
-
-
-def _nested(outer: str | None, inner: str | None) -> str | None:
-    if not outer:
-        return inner
-    return f"{outer}.{inner}" if inner else outer
-
+    return Pipeline(pipe, inputs=inputs, outputs=outputs, parameters=parameters, tags=tags,
+                    namespace=namespace,
+                    prefix_datasets_with_namespace=prefix_datasets_with_namespace)

@@ -8,6 +8,10 @@ Ready nodes wait in a heap ordered by their position in ``pipeline.nodes``; a po
 tasks takes them from it, growing on demand up to the policy's ``max_concurrent_nodes``. With a
 limit of one this is exactly ``pipeline.nodes`` in order; without a limit every ready node
 starts at once. All tasks live in one anyio task group, so none outlives the run.
+
+The scheduler knows the policy only through its :class:`~pipeloop.engine.policy.RunContext`
+(no import of the runner classes). It writes every fact about the run into a
+:class:`~pipeloop.engine.report.RunReport` and tells hooks when each node starts and ends.
 """
 
 from __future__ import annotations
@@ -16,23 +20,26 @@ import heapq
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 from anyio.abc import TaskGroup
 
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.engine.hooks import HookManager
 from pipeloop.engine.node import Node
-from pipeloop.engine.resume import nodes_to_resume_from, resume_command
+from pipeloop.engine.policy import RunContext
+from pipeloop.engine.report import RunReport
+from pipeloop.engine.resume import resume_command
+from pipeloop.engine.transcoding import strip_transcoding
 from pipeloop.errors import NodeOutputError, NodesFailedError, NodeTimeoutError
 
 if TYPE_CHECKING:
     from pipeloop.engine.pipeline import Pipeline
-    from pipeloop.engine.runners.base import AbstractRunner
 
 __all__ = ["Scheduler"]
 
@@ -73,6 +80,11 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return group
 
 
+def _next_chunk(stream: Iterator[dict[str, Any]]) -> dict[str, Any] | None:
+    """The next chunk of a generator node's outputs, or ``None`` when it is exhausted."""
+    return next(stream, None)
+
+
 def _split(names: Iterable[str], instant: set[str]) -> tuple[list[str], list[str]]:
     """Names of datasets that answer at once, and the others."""
     now: list[str] = []
@@ -83,14 +95,16 @@ def _split(names: Iterable[str], instant: set[str]) -> tuple[list[str], list[str
 
 
 class Scheduler:
-    """Runs one pipeline once. Made and used by ``AbstractRunner._run``.
+    """Runs one pipeline once. Made and used by ``AbstractRunner.run``.
 
     Args:
         pipeline: what to run.
         catalog: the run's catalog, holding a dataset for every name the pipeline uses.
-        policy: the runner, which decides concurrency and where functions execute.
+        context: the policy's view of this run: where nodes execute, how many at once.
         hooks: the run's hooks.
         run_id: identifies the run to hooks.
+        report: where the run's facts go; it must already be started.
+        concurrent_io: load a node's inputs (and save its outputs) concurrently.
         keep_going: after a failure, still run every node that does not depend on it.
     """
 
@@ -98,18 +112,21 @@ class Scheduler:
         self,
         pipeline: Pipeline,
         catalog: DataCatalog,
-        policy: AbstractRunner,
+        context: RunContext,
         hooks: HookManager,
         run_id: str | None,
         *,
+        report: RunReport,
+        concurrent_io: bool = True,
         keep_going: bool = False,
     ) -> None:
         self._catalog = catalog
-        self._policy = policy
+        self._context = context
         self._hooks = hooks
         self._run_id = run_id
+        self._report = report
         self._keep_going = keep_going
-        self._concurrent_io = policy.is_async
+        self._concurrent_io = concurrent_io
 
         self._nodes: list[Node] = list(pipeline.nodes)
         self._children: list[list[int]] = [[] for _ in self._nodes]
@@ -124,7 +141,7 @@ class Scheduler:
 
         self._ready: list[int] = [i for i, count in enumerate(self._waiting_on) if count == 0]
         self._waiters: deque[anyio.Event] = deque()
-        self._limit = policy.max_concurrent_nodes or len(self._nodes) or 1
+        self._limit = context.max_concurrent_nodes or len(self._nodes) or 1
         self._workers = 0
         self._completed: list[Node] = []
         self._failures: dict[Node, Exception] = {}
@@ -133,9 +150,12 @@ class Scheduler:
         self._last_pause = time.monotonic()
 
     def _link_nodes(self) -> None:
-        producer = {out: i for i, node in enumerate(self._nodes) for out in node.outputs}
+        # By base name: a node reading ``ds@spark`` waits for the one writing ``ds@pandas``.
+        producer = {strip_transcoding(out): i for i, node in enumerate(self._nodes)
+                    for out in node.outputs}
         for i, node in enumerate(self._nodes):
-            parents = {producer[name] for name in node.inputs if name in producer}
+            parents = {producer[base] for base in map(strip_transcoding, node.inputs)
+                       if base in producer}
             self._waiting_on[i] = len(parents)
             for parent in parents:
                 self._children[parent].append(i)
@@ -219,15 +239,27 @@ class Scheduler:
 
     async def _run_node(self, index: int) -> None:
         node = self._nodes[index]
+        self._report.node_started(node.name)
+        if "on_node_start" in self._hooks:
+            await self._hooks.call("on_node_start", node=node, run_id=self._run_id)
         try:
-            outputs = await self._attempts(node)
-            await self._save_outputs(node, outputs)
+            if node.is_generator:
+                await self._stream(node)
+            else:
+                outputs = await self._attempts(node)
+                await self._saved_by_node(node, outputs)
+            await self._confirm(node)
             await self._release_inputs(node)
         except Exception as exc:
             exc.add_note(f"pipeloop: raised while running node '{node.name}'.")
-            self._on_failure(index, exc)
+            await self._on_failure(index, exc)
             return
         self._completed.append(node)
+        self._report.node_ended(node.name, None)
+        if "on_node_end" in self._hooks:
+            await self._hooks.call("on_node_end", node=node, error=None,
+                                   state=self._report.node_states[node.name],
+                                   run_id=self._run_id)
         logger.info("Completed %d out of %d tasks", len(self._completed), len(self._nodes))
         ready = []
         for child in self._children[index]:
@@ -252,8 +284,10 @@ class Scheduler:
                 inputs = await self._load_inputs(node)
                 if attempt == 1:
                     replaced = await self._before_node_run(node, inputs)
-                inputs.update(replaced)
+                # A hook may only replace what the node reads.
+                inputs.update({name: data for name, data in replaced.items() if name in inputs})
                 self._log_running(node)
+                self._report.node_attempted(node.name)
                 outputs = await self._execute_once(node, inputs)
             except node.retry_on as exc:
                 if not self._retry_allowed(node, exc, attempt):
@@ -273,6 +307,65 @@ class Scheduler:
             delay *= 2
             attempt += 1
 
+    async def _stream(self, node: Node) -> None:
+        """Run a generator node: save each chunk it yields before asking for the next, as
+        Kedro streams. The generator runs in this process (a plain one in a worker thread,
+        chunk by chunk); it is not retried, since chunks already saved would be saved again.
+        Its ``timeout`` bounds the whole stream."""
+        inputs: dict[str, Any] = {}
+        try:
+            inputs = await self._load_inputs(node)
+            inputs.update({name: data for name, data in
+                           (await self._before_node_run(node, inputs)).items()
+                           if name in inputs})
+            self._log_running(node)
+            self._report.node_attempted(node.name)
+            with anyio.fail_after(node.timeout):  # None: no deadline
+                last = await self._save_chunks(node, inputs)
+        except TimeoutError as exc:
+            error = NodeTimeoutError(f"Node '{node.name}' did not finish streaming within its "
+                                     f"timeout of {node.timeout:g} s.")
+            await self._report_node_error(node, inputs, error)
+            raise error from exc
+        except Exception as exc:
+            await self._report_node_error(node, inputs, exc)
+            raise
+        if "after_node_run" in self._hooks:
+            await self._hooks.call("after_node_run", outputs=last,
+                                   **self._node_args(node, inputs))
+
+    async def _save_chunks(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        last: dict[str, Any] = {}
+        if node.is_async:
+            chunks = node.aiter_outputs(inputs)
+            try:
+                async for outputs in chunks:
+                    await self._save_outputs(node, outputs)
+                    last = outputs
+            finally:
+                aclose = getattr(chunks, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            return last
+        stream = node.iter_outputs(inputs)
+        try:
+            while True:
+                chunk: dict[str, Any] | None = await anyio.to_thread.run_sync(
+                    _next_chunk, stream)
+                if chunk is None:
+                    break
+                await self._save_outputs(node, chunk)
+                last = chunk
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        return last
+
+    async def _confirm(self, node: Node) -> None:
+        for name in node.confirms:
+            await self._catalog.confirm(name)
+
     async def _before_node_run(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         """Call ``before_node_run`` hooks; return the inputs they replace."""
         replaced: dict[str, Any] = {}
@@ -285,13 +378,12 @@ class Scheduler:
     @staticmethod
     def _log_running(node: Node) -> None:
         if logger.isEnabledFor(logging.INFO):
-            label = node.name if node.name == str(node) else f"{node.name}: {node}"
-            logger.info("Running node: %s", label)
+            logger.info("Running node: %s", node.log_label)
 
     def _retry_allowed(self, node: Node, exc: BaseException, attempt: int) -> bool:
         # A wrong return shape is a bug in the node, not a passing fault.
         return (attempt <= node.retries and not isinstance(exc, NodeOutputError)
-                and not self._policy.retries_in_execute(node))
+                and not self._context.retries_itself(node))
 
     async def _report_node_error(
         self, node: Node, inputs: dict[str, Any], exc: BaseException
@@ -306,15 +398,15 @@ class Scheduler:
 
     async def _execute_once(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         if node.timeout is None:
-            return await self._policy.execute(node, inputs)
+            return await self._context.execute(node, inputs)
         with anyio.move_on_after(node.timeout) as scope:
-            outputs = await self._policy.execute(node, inputs)
+            outputs = await self._context.execute(node, inputs)
             # A function that ran inline could not be interrupted; late is still late.
             if anyio.current_time() < scope.deadline:
                 return outputs
         raise NodeTimeoutError(
             f"Node '{node.name}' did not finish within its timeout of {node.timeout:g} s."
-            + self._policy.timeout_remark
+            + self._context.timeout_remark
         )
 
     # -- data -----------------------------------------------------------------------------
@@ -326,7 +418,7 @@ class Scheduler:
             hooks = self._hooks
             if "before_dataset_loaded" in hooks:
                 await hooks.call("before_dataset_loaded", dataset_name=name, node=node)
-            inputs[name] = data = await self._policy.load_input(self._catalog, name)
+            inputs[name] = data = await self._catalog.load(name)
             if "after_dataset_loaded" in hooks:
                 await hooks.call("after_dataset_loaded", dataset_name=name, data=data, node=node)
 
@@ -341,7 +433,7 @@ class Scheduler:
             hooks = self._hooks
             if "before_dataset_saved" in hooks:
                 await hooks.call("before_dataset_saved", dataset_name=name, data=data, node=node)
-            await self._policy.save_output(self._catalog, name, data)
+            await self._catalog.save(name, data)
             if "after_dataset_saved" in hooks:
                 await hooks.call("after_dataset_saved", dataset_name=name, data=data, node=node)
 
@@ -351,6 +443,14 @@ class Scheduler:
         await _gather([partial(save, name, outputs[name]) for name in later],
                       self._concurrent_io)
 
+    async def _saved_by_node(self, node: Node, outputs: dict[str, Any]) -> None:
+        """Save the outputs; a failing save is the node's failure, which hooks hear of."""
+        try:
+            await self._save_outputs(node, outputs)
+        except Exception as exc:
+            await self._report_node_error(node, {}, exc)
+            raise
+
     async def _release_inputs(self, node: Node) -> None:
         for name in set(node.inputs):
             self._load_counts[name] -= 1
@@ -359,16 +459,23 @@ class Scheduler:
 
     # -- failure --------------------------------------------------------------------------
 
-    def _on_failure(self, index: int, exc: Exception) -> None:
+    async def _on_failure(self, index: int, exc: Exception) -> None:
         node = self._nodes[index]
         logger.error("Node '%s' failed with error: %r", node.name, exc)
         self._failures[node] = exc
+        self._report.node_ended(node.name, exc)
+        if "on_node_end" in self._hooks:
+            with anyio.CancelScope(shield=True):
+                await self._hooks.call("on_node_end", node=node, error=exc,
+                                       state=self._report.node_states[node.name],
+                                       run_id=self._run_id)
         if not self._keep_going:
             assert self._group is not None
             self._group.cancel_scope.cancel()
             return
         skipped = self._descendants(index)
         self._skipped |= skipped
+        self._report.skip(self._nodes[i].name for i in sorted(skipped))
         self._settle()
 
     def _descendants(self, index: int) -> set[int]:
@@ -390,27 +497,21 @@ class Scheduler:
             list(self._failures.values()),
         )
         error.failed_nodes = [node.name for node in self._failures]
-        error.resume_nodes = self.resume_nodes()
+        error.resume_nodes = self._report.resume_nodes
         return error
 
-    def unfinished_nodes(self) -> list[Node]:
-        """Nodes of the pipeline that did not complete, in pipeline order."""
-        completed = set(self._completed)
-        return [node for node in self._nodes if node not in completed]
-
-    def resume_nodes(self) -> list[str]:
-        """Node names to pass to ``--from-nodes`` to finish what this run did not."""
-        return nodes_to_resume_from(self._nodes, self.unfinished_nodes(), self._catalog)
-
     def _log_unfinished(self) -> None:
-        unfinished = self.unfinished_nodes()
+        completed = set(self._completed)
+        unfinished = [node for node in self._nodes if node not in completed]
         if not unfinished:
             return
         logger.warning(
-            "There are %d nodes that have not run: %s.\nYou can resume the pipeline run "
+            "There %s %d %s that %s not run: %s.\nYou can resume the pipeline run "
             "from the nearest nodes with persisted inputs by adding the following argument "
             "to your previous command:\n  %s",
-            len(unfinished), ", ".join(node.name for node in unfinished),
-            resume_command(self.resume_nodes()),
+            *(("is", 1, "node", "has") if len(unfinished) == 1
+              else ("are", len(unfinished), "nodes", "have")),
+            ", ".join(node.name for node in unfinished),
+            resume_command(self._report.resume_nodes),
         )
 

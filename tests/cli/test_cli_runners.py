@@ -64,7 +64,7 @@ def test_an_argument_the_runner_does_not_take_names_its_option() -> None:
     with pytest.raises(UsageProblem) as caught:
         make_runner("SequentialRunner", arguments={"max_workers": ("--max-workers", 2)})
     assert caught.value.message == "SequentialRunner does not take --max-workers."
-    assert caught.value.hint == "It takes: is_async."
+    assert caught.value.hint == "It takes: extra_dataset_patterns, is_async."
 
 
 def test_a_value_the_runner_refuses_is_a_usage_error() -> None:

@@ -4,6 +4,7 @@ and one test per kind of bad configuration."""
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from pipeloop.errors import (
     DatasetAlreadyExistsError,
     DatasetError,
     DatasetNotFoundError,
+    VersionError,
 )
 
 SECRET = "hunter2-very-secret"
@@ -493,3 +495,237 @@ def test_config_errors_are_not_dataset_errors() -> None:
         DataCatalog.from_config({"a": {}})
     assert not isinstance(info.value, DatasetError)
     assert re.search(r"'a'", str(info.value))
+
+
+# -- Kedro 1.x's catalog API ----------------------------------------------------------------
+
+
+async def test_setitem_wraps_raw_data_and_adds_datasets_as_they_are(tmp_path: Path) -> None:
+    """Kedro's ``__setitem__`` example, with pipeloop's pandas CSVDataset."""
+    pd = pytest.importorskip("pandas")
+    from pipeloop.datasets.pandas import CSVDataset
+
+    df = pd.DataFrame({"col1": [1, 2], "col2": [4, 5], "col3": [5, 6]})
+    catalog = DataCatalog()
+    catalog["data_df"] = df
+    assert isinstance(catalog["data_df"], MemoryDataset)
+    assert (await catalog.load("data_df")).equals(df)
+
+    csv_dataset = CSVDataset(filepath=str(tmp_path / "test.csv"))
+    await csv_dataset.save(df)
+    catalog["data_csv_dataset"] = csv_dataset
+    assert catalog["data_csv_dataset"] is csv_dataset
+    assert (await catalog.load("data_csv_dataset")).equals(df)
+
+
+def test_setitem_replaces_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    catalog = DataCatalog({"a": MemoryDataset(1)})
+    replacement = MemoryDataset(2)
+    catalog["a"] = replacement
+    assert catalog["a"] is replacement
+    assert catalog.keys() == ["a"]
+    assert "Replacing dataset 'a'" in caplog.text
+
+
+def test_items_and_values_kedro_examples() -> None:
+    example = MemoryDataset()
+    catalog = DataCatalog(datasets={"example": example})
+    assert catalog.values() == [example]
+    assert catalog.items() == [("example", example)]
+    assert dict(catalog.items()) == {"example": example}
+
+
+def test_get_returns_none_or_default_for_unknown_names() -> None:
+    example = MemoryDataset()
+    catalog = DataCatalog(datasets={"example": example})
+    assert catalog.get("example") is example
+    assert catalog.get("nonexistent") is None
+    fallback = MemoryDataset()
+    assert catalog.get("nonexistent", fallback) is fallback
+    assert "nonexistent" not in catalog
+
+
+def test_get_with_fallback_to_runtime_pattern_registers_a_memory_dataset() -> None:
+    catalog = DataCatalog()
+    made = catalog.get("intermediate", fallback_to_runtime_pattern=True)
+    assert isinstance(made, MemoryDataset)
+    assert catalog["intermediate"] is made
+
+
+def test_filter_kedro_examples() -> None:
+    from pipeloop.datasets import JSONDataset
+
+    class Sub(MemoryDataset):
+        pass
+
+    catalog = DataCatalog({
+        "raw_cars": MemoryDataset(),
+        "model_input": JSONDataset("m.json"),
+        "model_train": Sub(),
+        "train_data": JSONDataset("t.json"),
+    })
+    assert catalog.filter() == catalog.keys()
+    assert catalog.filter(name_regex="raw") == ["raw_cars"]
+    assert catalog.filter(name_regex=re.compile("^model_")) == ["model_input", "model_train"]
+    assert catalog.filter(type_regex="json.JSONDataset") == ["model_input", "train_data"]
+    assert catalog.filter(name_regex="train", type_regex="JSON") == ["train_data"]
+    assert catalog.filter(by_type=MemoryDataset) == ["raw_cars"]  # exact types, as Kedro
+    assert catalog.filter(name_regex="a", by_type=[MemoryDataset, Sub]) == [
+        "raw_cars", "model_train"
+    ]
+    assert catalog.filter(name_regex="RAW") == []  # case-sensitive, as re.search
+    with pytest.raises(DatasetError, match="Invalid regular expression"):
+        catalog.filter(type_regex="[")
+
+
+async def versioned_json(tmp_path: Path) -> DataCatalog:
+    catalog = DataCatalog.from_config({
+        "cars": {"type": "JSONDataset", "filepath": str(tmp_path / "cars.json"),
+                 "versioned": True},
+        "plain": {"type": "JSONDataset", "filepath": str(tmp_path / "plain.json")},
+    }, save_version="v1")
+    await catalog.save("cars", {"n": 1})
+    await DataCatalog.from_config({"cars": {
+        "type": "JSONDataset", "filepath": str(tmp_path / "cars.json"), "versioned": True,
+    }}, save_version="v2").save("cars", {"n": 2})
+    return catalog
+
+
+async def test_load_a_given_version(tmp_path: Path) -> None:
+    catalog = await versioned_json(tmp_path)
+    assert await catalog.load("cars") == {"n": 2}
+    assert await catalog.load("cars", version="v1") == {"n": 1}
+    assert await catalog.load("cars", "v2") == {"n": 2}
+    assert catalog["cars"].version.load is None  # type: ignore[attr-defined]
+
+
+async def test_get_with_a_version_returns_a_pinned_copy(tmp_path: Path) -> None:
+    catalog = await versioned_json(tmp_path)
+    pinned = catalog.get("cars", version="v1")
+    assert pinned is not catalog["cars"]
+    assert await pinned.load() == {"n": 1}  # type: ignore[union-attr]
+    older = catalog.get("cars", version=Version("v1", "v9"))
+    assert older.version == Version("v1", "v9")  # type: ignore[union-attr]
+    assert catalog["cars"].version == Version(None, "v1")  # type: ignore[attr-defined]
+
+
+async def test_load_version_errors_name_the_dataset(tmp_path: Path) -> None:
+    catalog = await versioned_json(tmp_path)
+    catalog["memory"] = 1
+    with pytest.raises(DatasetError, match="Cannot load version 'v1' of dataset 'plain'"):
+        await catalog.load("plain", version="v1")
+    with pytest.raises(DatasetError, match=r"'memory'.*not versioned"):
+        await catalog.load("memory", version="v1")
+    with pytest.raises(VersionError, match="Invalid load version"):
+        await catalog.load("cars", version="../v1")
+    with pytest.raises(VersionError) as info:
+        await catalog.load("cars", version="v7")
+    assert str(info.value).startswith("cars: ")
+
+
+async def test_load_and_save_errors_start_with_the_entry_name() -> None:
+    def broken() -> Any:
+        raise OSError("disk on fire")
+
+    catalog = DataCatalog({"cars": LambdaDataset(broken, broken), "empty": MemoryDataset()})
+    with pytest.raises(DatasetError) as loading:
+        await catalog.load("cars")
+    assert str(loading.value).startswith("cars: Failed while loading data from dataset")
+    assert "disk on fire" in str(loading.value)
+    with pytest.raises(DatasetError) as saving:
+        await catalog.save("cars", 1)
+    assert str(saving.value).startswith("cars: Failed while saving data to dataset")
+    with pytest.raises(DatasetError, match=r"^empty: Data for MemoryDataset has not been saved"):
+        await catalog.load("empty")
+    with pytest.raises(DatasetError, match=r"^empty: Saving 'None'"):
+        await catalog.save("empty", None)
+
+
+async def test_pipeloop_error_classes_keep_their_type_when_prefixed() -> None:
+    class Picky(DatasetError):
+        def __init__(self, code: int) -> None:
+            super().__init__(f"code {code}")
+
+    def refuse() -> Any:
+        raise Picky(7)
+
+    async def refuse_version() -> Any:
+        raise VersionError("no such version")
+
+    catalog = DataCatalog({"p": LambdaDataset(refuse, None),
+                           "v": LambdaDataset(refuse_version, None)})
+    with pytest.raises(DatasetError, match=r"^p: code 7$") as info:
+        await catalog.load("p")
+    assert type(info.value) is DatasetError  # Picky's constructor takes no message
+    with pytest.raises(VersionError, match=r"^v: no such version$"):
+        await catalog.load("v")
+
+
+def test_from_config_takes_kedro_keyword_names(tmp_path: Path) -> None:
+    entry = {"a": {"type": "JSONDataset", "filepath": str(tmp_path / "a.json"),
+                   "versioned": True}}
+    kedro = DataCatalog.from_config(catalog=entry, credentials={}, load_versions={"a": "v0"},
+                                    save_version="v1")
+    assert kedro["a"].version == Version("v0", "v1")  # type: ignore[attr-defined]
+    older = DataCatalog.from_config(config=entry, save_version="v1")
+    assert older["a"].version == Version(None, "v1")  # type: ignore[attr-defined]
+    assert DataCatalog.from_config(entry, None, None, "v2")["a"].version.save == "v2"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="not both"):
+        DataCatalog.from_config(catalog=entry, config=entry)
+
+
+class Confirmable(MemoryDataset):
+    def __init__(self) -> None:
+        super().__init__()
+        self.confirmed: list[str] = []
+
+    def confirm(self) -> None:
+        self.confirmed.append(threading.current_thread().name)
+
+
+class AsyncConfirmable(MemoryDataset):
+    def __init__(self, error: Exception | None = None) -> None:
+        super().__init__()
+        self.confirmed = 0
+        self.error = error
+
+    async def confirm(self) -> None:
+        if self.error is not None:
+            raise self.error
+        self.confirmed += 1
+
+
+async def test_confirm_calls_the_dataset_confirm_method() -> None:
+    plain, awaited = Confirmable(), AsyncConfirmable()
+    catalog = DataCatalog({"plain": plain, "awaited": awaited})
+    await catalog.confirm("plain")
+    await catalog.confirm("awaited")
+    assert len(plain.confirmed) == 1 and plain.confirmed[0] != threading.current_thread().name
+    assert awaited.confirmed == 1
+
+
+async def test_confirm_errors_name_the_dataset() -> None:
+    catalog = DataCatalog({
+        "memory": MemoryDataset(),
+        "failing": AsyncConfirmable(OSError("checkpoint store down")),
+        "refusing": AsyncConfirmable(DatasetError("already confirmed")),
+    })
+    with pytest.raises(DatasetError, match=r"Dataset 'memory' .* does not have a 'confirm'"):
+        await catalog.confirm("memory")
+    with pytest.raises(DatasetError, match=r"^failing: Failed while confirming") as info:
+        await catalog.confirm("failing")
+    assert "checkpoint store down" in str(info.value)
+    with pytest.raises(DatasetError, match=r"^refusing: already confirmed$"):
+        await catalog.confirm("refusing")
+    with pytest.raises(DatasetNotFoundError):
+        await catalog.confirm("nope")
+
+
+async def test_kedro_class_example() -> None:
+    catalog = DataCatalog(datasets={
+        "cars": MemoryDataset(data={"type": "car", "capacity": 5}),
+        "planes": MemoryDataset(data={"type": "jet", "capacity": 200}),
+    })
+    assert await catalog.load("cars") == {"type": "car", "capacity": 5}
+    await catalog.save("planes", {"type": "propeller", "capacity": 100})
+    assert await catalog.load("planes") == {"type": "propeller", "capacity": 100}

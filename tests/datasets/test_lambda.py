@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -145,3 +146,31 @@ async def test_dataset_error_from_callable_is_not_wrapped_twice() -> None:
 def test_repr_names_the_callables() -> None:
     text = repr(LambdaDataset(read_rows, write_rows))
     assert text == "LambdaDataset(load='read_rows', save='write_rows')"
+
+
+async def test_partials_and_async_callable_objects_are_awaited() -> None:
+    loop_thread = threading.get_ident()
+    saved: dict[str, Any] = {}
+
+    async def save_as(key: str, data: Any) -> None:
+        saved[key] = (data, threading.get_ident())
+
+    class AsyncLoader:
+        async def __call__(self) -> str:
+            return "from object"
+
+    dataset = LambdaDataset(AsyncLoader(), functools.partial(save_as, "k"))
+    assert await dataset.load() == "from object"
+    await dataset.save(3)
+    assert saved["k"] == (3, loop_thread)
+
+
+async def test_plain_callable_returning_a_coroutine_is_not_dropped() -> None:
+    saved: list[Any] = []
+
+    async def write(data: Any) -> None:
+        saved.append(data)
+
+    dataset = LambdaDataset(None, lambda data: write(data))
+    await dataset.save("kept")
+    assert saved == ["kept"]

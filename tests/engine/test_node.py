@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pipeloop.engine.node import Node, node
-from pipeloop.errors import NodeError
+from pipeloop.errors import NodeError, NodeOutputError
 
 
 def identity(x: Any) -> Any:
@@ -61,7 +61,8 @@ def test_dict_inputs_are_passed_by_keyword() -> None:
         return a - b
 
     made = node(minus, {"b": "x", "a": "y"}, "z")
-    assert made.inputs == ["x", "y"]
+    # listed in the order they bind to the function, as Kedro lists them
+    assert made.inputs == ["y", "x"]
     assert made.run({"x": 10, "y": 3}) == {"z": -7}
 
 
@@ -138,19 +139,6 @@ def test_varargs_function_accepts_any_number_of_inputs() -> None:
     assert node(total, ["a", "b", "c"], "s").run({"a": 1, "b": 2, "c": 3}) == {"s": 6}
 
 
-def test_generator_functions_are_rejected() -> None:
-    def gen(x: int) -> Any:
-        yield x
-
-    async def agen(x: int) -> Any:
-        yield x
-
-    with pytest.raises(NodeError, match="Node 'gen': generator functions are not supported"):
-        node(gen, "a", "b")
-    with pytest.raises(NodeError, match="Node 'agen': generator functions"):
-        node(agen, "a", "b")
-
-
 # -- async detection and running ------------------------------------------------------------
 
 
@@ -198,7 +186,7 @@ def test_user_exception_propagates_unwrapped() -> None:
 
 
 def test_outputs_from_shapes() -> None:
-    assert node(identity, "a", None).outputs_from(1) == {}
+    assert node(identity, "a", None).outputs_from(None) == {}
     assert node(identity, "a", "b").outputs_from([1, 2]) == {"b": [1, 2]}
     assert node(identity, "a", ["b", "c"]).outputs_from((1, 2)) == {"b": 1, "c": 2}
     assert node(identity, "a", ["b", "c"]).outputs_from([1, 2]) == {"b": 1, "c": 2}
@@ -269,12 +257,12 @@ def test_str_lists_function_and_datasets() -> None:
     assert str(node(identity, "a", {"k": "b"})) == "identity([a]) -> [b]"
 
 
-def test_name_defaults_to_str_and_is_prefixed_by_namespace() -> None:
+def test_name_is_prefixed_by_namespace() -> None:
     plain = node(add, ["a", "b"], "c")
-    assert plain.name == "add([a,b]) -> [c]"
+    assert plain.name.startswith("add__")
     assert plain.short_name == "add"
     spaced = node(add, ["a", "b"], "c", namespace="ns")
-    assert spaced.name == "ns.add([a,b]) -> [c]"
+    assert spaced.name == f"ns.{plain.name}"
     named = node(add, ["a", "b"], "c", name="adder", namespace="ns.inner")
     assert named.name == "ns.inner.adder"
     assert named.short_name == "adder"
@@ -325,3 +313,352 @@ def test_pickle_round_trip() -> None:
     assert restored.tags == frozenset({"t"})
     assert (restored.retries, restored.timeout, restored.namespace) == (2, 3.0, "ns")
     assert restored.run({"a": 1, "b": 2}) == {"c": 3}
+
+
+# -- Kedro 1.x default names --------------------------------------------------------------------
+# The expected names are what Kedro 1.7 gives the same nodes (functions defined in __main__).
+
+
+def _as_if_in_main(func: Any) -> Any:
+    func.__module__ = "__main__"
+    return func
+
+
+def test_unnamed_nodes_get_kedros_default_names() -> None:
+    @_as_if_in_main
+    def f(x: Any) -> Any:
+        return x
+
+    @_as_if_in_main
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @_as_if_in_main
+    def g() -> tuple[int, int]:
+        return 1, 2
+
+    assert node(f, "a", "b").name == "f__e3cfa66c"
+    assert node(add, ["a", "b"], "c").name == "add__0b12674d"
+    assert node(add, {"b": "x", "a": "y"}, "c").name == "add__568a848d"
+    assert node(g, None, ["b", "c"]).name == "g__3edebd88"
+    assert node(_as_if_in_main(lambda x: x), "a", "c").name == "<lambda>__a152bdab"
+    assert node(len, "a", "c").name == "len__53a89541"
+    assert node(f, "a", "b", namespace="ns").name == "ns.f__e3cfa66c"
+
+
+def test_partials_get_kedros_default_names() -> None:
+    bound = functools.partial(add, b=1)
+    assert node(bound, "a", "c").name == "partial(add)__c29cfbf0"
+    wrapped = functools.update_wrapper(functools.partial(add, b=1), add)
+    assert node(wrapped, "a", "c").name == "partial(add)__c29cfbf0"
+
+
+def test_default_name_follows_the_datasets() -> None:
+    first = node(identity, "a", "b")
+    assert node(identity, "a", "b").name == first.name
+    assert node(identity, "a", "other").name != first.name
+    assert node(identity, "other", "b").name != first.name
+
+
+def test_callable_object_is_named_after_its_type() -> None:
+    assert AsyncCallable.__name__ in node(AsyncCallable(), "a", "b").name
+
+
+# -- partials -----------------------------------------------------------------------------------
+
+
+def test_update_wrapper_partial_takes_only_unbound_arguments() -> None:
+    wrapped = functools.update_wrapper(functools.partial(add, b=1), add)
+    made = node(wrapped, "a", "c")
+    assert made.func_name == "add"
+    assert made.run({"a": 41}) == {"c": 42}
+    with pytest.raises(NodeError, match="cannot take inputs"):
+        node(wrapped, ["a", "b"], "c")
+
+
+def test_positional_partial_leaves_the_signature() -> None:
+    made = node(functools.partial(add, 40), "b", "c")
+    assert made.run({"b": 2}) == {"c": 42}
+    with pytest.raises(NodeError, match="too many positional arguments"):
+        node(functools.partial(add, 40), ["a", "b"], "c")
+
+
+# -- names, tags and namespaces are validated -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a,b", "a b", "a;b", "", "x/y", "né e"])
+def test_invalid_node_names_are_rejected(name: str) -> None:
+    with pytest.raises(NodeError, match=r"Node name .* is not valid\. It must contain only"):
+        node(identity, "a", "b", name=name)
+
+
+def test_valid_names_keep_kedros_characters() -> None:
+    assert node(identity, "a", "b", name="clean-data.v2_1").name == "clean-data.v2_1"
+    assert node(identity, "a", "b", name="données").name == "données"
+
+
+@pytest.mark.parametrize("tags", ["a,b", ["ok", "not ok"], [""]])
+def test_invalid_tags_are_rejected(tags: Any) -> None:
+    with pytest.raises(NodeError, match=r"Node 'identity': tag .* is not valid"):
+        node(identity, "a", "b", tags=tags)
+
+
+def test_invalid_namespace_is_rejected() -> None:
+    with pytest.raises(NodeError, match=r"namespace 'my ns' is not valid"):
+        node(identity, "a", "b", namespace="my ns")
+
+
+# -- outputs that would write parameters; transcoded names -----------------------------------------
+
+
+@pytest.mark.parametrize("outputs", ["parameters", "params:x", ["ok", "params:a.b"]])
+def test_outputs_cannot_be_parameters(outputs: Any) -> None:
+    with pytest.raises(NodeError, match="Node 'identity' cannot write parameters"):
+        node(identity, "a", outputs)
+
+
+def test_transcoded_names_are_checked() -> None:
+    with pytest.raises(NodeError, match=r"reads and writes the same dataset\(s\): ds\..*format"):
+        node(identity, "ds@pandas", "ds@spark")
+    with pytest.raises(NodeError, match="names the same output more than once: ds"):
+        node(split, "a", ["ds@pandas", "ds@spark"])
+    for bad in ("a@b@c", "ds@", "@pandas"):
+        with pytest.raises(NodeError, match="a transcoded name is '<dataset>@<format>'"):
+            node(identity, bad, "out")
+    made = node(identity, "raw@csv", "ds@pandas")
+    assert (made.inputs, made.outputs) == (["raw@csv"], ["ds@pandas"])
+
+
+# -- confirms ------------------------------------------------------------------------------------
+
+
+def test_confirms_are_stored_as_a_tuple() -> None:
+    assert node(identity, "a", "b").confirms == ()
+    assert node(identity, "a", "b", confirms="a").confirms == ("a",)
+    assert node(identity, "a", "b", confirms=["x", "y"]).confirms == ("x", "y")
+    made = node(identity, "a", "b", confirms="elsewhere", tags="t")
+    assert made.tag("u").confirms == ("elsewhere",)
+    assert pickle.loads(pickle.dumps(made)).confirms == ("elsewhere",)
+    with pytest.raises(NodeError, match="invalid dataset name ' x' in its confirms"):
+        node(identity, "a", "b", confirms=" x")
+
+
+# -- ordering, equality and hashing --------------------------------------------------------------
+
+
+def test_nodes_sort_by_name() -> None:
+    items = [node(identity, "a", "b", name="zeta"), node(identity, "c", "d", name="alpha"),
+             node(identity, "e", "f", name="mid")]
+    assert [item.name for item in sorted(items)] == ["alpha", "mid", "zeta"]
+    # nodes of the same name but different shapes still compare
+    same_name = [node(identity, "a", {"k": "b"}, name="n"), node(identity, "a", ["b"], name="n"),
+                 node(identity, "a", "b", name="n")]
+    assert len(sorted(same_name)) == 3
+
+
+def test_dict_inputs_and_outputs_compare_as_mappings() -> None:
+    first = node(add, {"a": "x", "b": "y"}, {"k": "out", "m": "other"}, name="n")
+    reordered = node(add, {"b": "y", "a": "x"}, {"m": "other", "k": "out"}, name="n")
+    assert first == reordered
+    assert hash(first) == hash(reordered)
+    assert len({first, reordered}) == 1
+    # the same dataset names bound to other arguments are another node
+    swapped = node(add, {"a": "y", "b": "x"}, {"k": "out", "m": "other"}, name="n")
+    assert first != swapped
+    assert first != node(add, {"a": "x", "b": "y"}, {"k": "other", "m": "out"}, name="n")
+
+
+def test_unhashable_callable_makes_a_hashable_node() -> None:
+    class Adder:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(self, a: int, b: int) -> int:
+            return a + b
+
+    made = node(Adder(), ["a", "b"], "c", name="n")
+    assert made in {made}
+
+
+# -- running: inputs checked, node(**inputs), dropped values ---------------------------------------
+
+
+def test_run_names_missing_and_unexpected_inputs() -> None:
+    made = node(add, ["a", "b"], "c", name="adder")
+    with pytest.raises(NodeError, match=r"Node 'adder' takes inputs \['a', 'b'\]; "
+                       r"missing \['b'\], unexpected \['z'\]\."):
+        made.run({"a": 1, "z": 2})
+    with pytest.raises(NodeError, match=r"missing \[\], unexpected \['x'\]"):
+        node(constant, None, "c").run({"x": 1})
+    with pytest.raises(NodeError, match="runs on a dict of dataset name -> data, not list"):
+        made.run([1, 2])  # type: ignore[arg-type]
+
+
+async def test_arun_checks_inputs_too() -> None:
+    with pytest.raises(NodeError, match=r"missing \['b'\]"):
+        await node(async_add, ["a", "b"], "c").arun({"a": 1})
+
+
+async def test_calling_a_node_runs_it_on_keyword_inputs() -> None:
+    assert node(add, ["a", "b"], "c")(a=1, b=2) == {"c": 3}
+    assert node(add, {"a": "x", "b": "y"}, "c")(x=1, y=2) == {"c": 3}
+    assert node(constant, None, "c")() == {"c": 42}
+    assert await node(async_add, ["a", "b"], "c")(a=1, b=2) == {"c": 3}
+    with pytest.raises(NodeError, match=r"missing \['b'\]"):
+        node(add, ["a", "b"], "c")(a=1)
+
+
+def test_value_returned_without_outputs_warns_that_it_is_dropped() -> None:
+    made = node(identity, "a", None, name="sink")
+    with pytest.warns(UserWarning, match=r"Node 'sink' returned a value of type int, but it is "
+                      r"defined with outputs=None, so the value is dropped"):
+        assert made.run({"a": 5}) == {}
+    assert made.run({"a": None}) == {}  # None is no value: no warning (warnings are errors)
+
+
+# -- generator nodes ---------------------------------------------------------------------------
+
+
+def count_up(n: int) -> Any:
+    yield from range(n)
+
+
+def pairs(n: int) -> Any:
+    for i in range(n):
+        yield i, -i
+
+
+async def acount_up(n: int) -> Any:
+    for i in range(n):
+        yield i
+
+
+def test_generator_kinds() -> None:
+    plain = node(count_up, "n", "out")
+    assert (plain.is_generator, plain.is_async) == (True, False)
+    agen = node(acount_up, "n", "out")
+    assert (agen.is_generator, agen.is_async) == (True, True)
+    assert node(functools.partial(count_up, 2), None, "out").is_generator
+    assert not node(add, ["a", "b"], "c").is_generator
+    assert not node(async_add, ["a", "b"], "c").is_generator
+
+    class Chunker:
+        def __call__(self, n: int) -> Any:
+            yield from range(n)
+
+    assert node(Chunker(), "n", "out").is_generator
+
+
+def test_iter_outputs_gives_each_chunk_as_outputs() -> None:
+    assert list(node(count_up, "n", "out").iter_outputs({"n": 3})) == [
+        {"out": 0}, {"out": 1}, {"out": 2}
+    ]
+    assert list(node(pairs, "n", ["pos", "neg"]).iter_outputs({"n": 2})) == [
+        {"pos": 0, "neg": 0}, {"pos": 1, "neg": -1}
+    ]
+
+    def keyed(n: int) -> Any:
+        for i in range(n):
+            yield {"left": i, "right": i * 10}
+
+    made = node(keyed, "n", {"left": "l", "right": "r"})
+    assert list(made(n=2)) == [{"l": 0, "r": 0}, {"l": 1, "r": 10}]
+
+
+def test_iter_outputs_is_lazy_and_checks_each_chunk() -> None:
+    seen: list[int] = []
+
+    def chunks(n: int) -> Any:
+        for i in range(n):
+            seen.append(i)
+            yield (i, i) if i < 2 else (i,)
+
+    stream = node(chunks, "n", ["a", "b"], name="chunky").iter_outputs({"n": 5})
+    assert seen == []
+    assert next(stream) == {"a": 0, "b": 0}
+    assert seen == [0]
+    assert next(stream) == {"a": 1, "b": 1}
+    with pytest.raises(NodeOutputError, match=r"Node 'chunky' declares 2 outputs .* but "
+                       r"yielded 1 values"):
+        next(stream)
+
+
+def test_iter_outputs_checks_inputs_before_any_chunk() -> None:
+    with pytest.raises(NodeError, match=r"missing \['n'\]"):
+        node(count_up, "n", "out").iter_outputs({})
+
+
+def test_closing_the_stream_closes_the_generator() -> None:
+    closed: list[bool] = []
+
+    def chunks() -> Any:
+        try:
+            yield 1
+            yield 2
+        finally:
+            closed.append(True)
+
+    stream = node(chunks, None, "out").iter_outputs()
+    assert next(stream) == {"out": 1}
+    stream.close()  # type: ignore[attr-defined]
+    assert closed == [True]
+
+
+def test_generator_without_outputs_warns_once_and_still_runs() -> None:
+    ran: list[int] = []
+
+    def side_effects() -> Any:
+        for i in range(3):
+            ran.append(i)
+            yield i
+
+    with pytest.warns(UserWarning, match="yielded a value of type int") as record:
+        assert list(node(side_effects, None, None, name="g").iter_outputs()) == [{}, {}, {}]
+    assert len(record) == 1
+    assert ran == [0, 1, 2]
+
+
+async def test_aiter_outputs_streams_async_generator_chunks() -> None:
+    made = node(acount_up, "n", "out")
+    assert [chunk async for chunk in made.aiter_outputs({"n": 3})] == [
+        {"out": 0}, {"out": 1}, {"out": 2}
+    ]
+    assert [chunk async for chunk in made(n=1)] == [{"out": 0}]
+
+
+async def test_closing_the_async_stream_closes_the_generator() -> None:
+    closed: list[bool] = []
+
+    async def chunks() -> Any:
+        try:
+            yield 1
+            yield 2
+        finally:
+            closed.append(True)
+
+    stream = node(chunks, None, "out").aiter_outputs()
+    assert await stream.__anext__() == {"out": 1}
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert closed == [True]
+
+
+async def test_generators_refuse_run_and_the_wrong_stream() -> None:
+    plain = node(count_up, "n", "out", name="plain")
+    agen = node(acount_up, "n", "out", name="agen")
+    with pytest.raises(NodeError, match=r"Node 'plain' is a generator: node\.run\(\) cannot "
+                       r"return its outputs at once\. Iterate node\.iter_outputs\(inputs\)"):
+        plain.run({"n": 1})
+    with pytest.raises(NodeError, match=r"Iterate node\.aiter_outputs\(inputs\)"):
+        await agen.arun({"n": 1})
+    with pytest.raises(NodeError, match="is not an async generator"):
+        plain.aiter_outputs({"n": 1})
+    with pytest.raises(NodeError, match="is not a plain generator"):
+        agen.iter_outputs({"n": 1})
+    with pytest.raises(NodeError, match=r"is not a plain generator.*call node\.run"):
+        node(add, ["a", "b"], "c").iter_outputs({"a": 1, "b": 2})
+
+
+def test_log_label_is_kedros_str() -> None:
+    assert node(add, ["a", "b"], "c").log_label == "add([a,b]) -> [c]"
+    assert node(add, ["a", "b"], "c", name="adder", namespace="ns").log_label == (
+        "adder: add([a,b]) -> [c]"
+    )

@@ -79,7 +79,7 @@ def test_kedro_running_example(variance_pipeline: Pipeline) -> None:
 def test_nodes_can_run_in_pipeline_order(variance_pipeline: Pipeline) -> None:
     data: dict[str, Any] = {"xs": [1.0, 2.0, 3.0]}
     for item in variance_pipeline.nodes:
-        data.update(item.run(data))
+        data.update(item.run({name: data[name] for name in item.inputs}))
     assert data["v"] == pytest.approx(2 / 3)
 
 
@@ -472,7 +472,7 @@ def test_pipeline_renames_inputs_outputs_and_parameters(modular: Pipeline) -> No
 def test_pipeline_namespace_prefixes_unmapped_datasets_and_nodes(modular: Pipeline) -> None:
     spaced = pipeline(modular, namespace="ns", inputs="raw", outputs=["report"])
     assert spaced.inputs() == {
-        "raw", "ns.lookup", "params:rate", "params:model.depth", "parameters"
+        "raw", "ns.lookup", "params:ns.rate", "params:ns.model.depth", "parameters"
     }
     assert spaced.outputs() == {"report"}
     assert spaced.all_outputs() == {"ns.clean", "ns.model", "report"}
@@ -594,3 +594,230 @@ def test_random_dags(items: list[Node], data: st.DataObject) -> None:
     assert upstream == _closure(start, parents)
     assert all(children[item] <= downstream for item in downstream)
     assert all(parents[item] <= upstream for item in upstream)
+
+
+# -- Kedro 1.x's constructor and sum() ----------------------------------------------------------
+
+
+def test_constructor_takes_pipeline_arguments(modular: Pipeline) -> None:
+    made = Pipeline(modular, inputs="raw", outputs={"report": "final"},
+                    parameters={"rate": "rate"}, tags="t", namespace="ns")
+    assert made == pipeline(modular, inputs="raw", outputs={"report": "final"},
+                            parameters={"rate": "rate"}, tags="t", namespace="ns")
+    assert made.inputs() == {"raw", "ns.lookup", "params:rate", "params:ns.model.depth",
+                             "parameters"}
+    assert all(item.tags == {"t"} for item in made.nodes)
+
+
+def test_sum_of_registry_pipelines() -> None:
+    pipes = {
+        "ingest": Pipeline([node(identity, "raw", "clean", name="ingest")]),
+        "train": Pipeline([node(identity, "clean", "model", name="train")]),
+        "report": Pipeline([node(identity, "model", "report", name="report")]),
+    }
+    total = sum(pipes.values())
+    assert isinstance(total, Pipeline)
+    assert names(total) == ["ingest", "train", "report"]
+    assert total == pipes["ingest"] + pipes["train"] + pipes["report"]
+    assert total.inputs() == {"raw"}
+    assert sum([pipes["train"]]) is pipes["train"]
+    assert sum([], Pipeline([])) == Pipeline([])
+    with pytest.raises(TypeError, match="unsupported operand"):
+        1 + pipes["train"]  # type: ignore[operator]
+
+
+# -- new filters -------------------------------------------------------------------------------
+
+
+def test_only_nodes_with_inputs_keeps_direct_readers(diamond: Pipeline) -> None:
+    assert names(diamond.only_nodes_with_inputs("a_out")) == ["b", "c"]
+    assert names(diamond.only_nodes_with_inputs("params:k", "other")) == ["b", "e"]
+    with pytest.raises(PipelineError, match=r"No node of the pipeline reads datasets: nope\."):
+        diamond.only_nodes_with_inputs("nope")
+
+
+def test_only_nodes_with_outputs_keeps_direct_writers(diamond: Pipeline) -> None:
+    assert names(diamond.only_nodes_with_outputs("d_out")) == ["d"]
+    assert names(diamond.only_nodes_with_outputs("b_out", "c_out")) == ["b", "c"]
+    with pytest.raises(PipelineError, match=r"produces datasets: raw\."):
+        diamond.only_nodes_with_outputs("raw")
+
+
+def test_only_nodes_with_namespaces() -> None:
+    pipe = Pipeline([
+        node(identity, "a", "b", name="n1", namespace="data"),
+        node(identity, "b", "c", name="n2", namespace="data.inner"),
+        node(identity, "c", "d", name="n3", namespace="model"),
+        node(identity, "d", "e", name="n4"),
+    ])
+    assert names(pipe.only_nodes_with_namespaces(["data.inner", "model"])) == [
+        "data.inner.n2", "model.n3"
+    ]
+    assert names(pipe.only_nodes_with_namespaces(["data"])) == ["data.n1", "data.inner.n2"]
+    with pytest.raises(PipelineError, match=r"no nodes in namespace: modle\. Did you mean: model"):
+        pipe.only_nodes_with_namespaces(["data", "modle"])
+    with pytest.raises(PipelineError, match="no nodes in namespace: nope"):
+        pipe.filter(node_namespaces=["data", "nope"])
+
+
+def test_unknown_node_name_suggests_its_namespaced_name() -> None:
+    pipe = pipeline([node(identity, "a", "b", name="clean")], namespace="ns")
+    with pytest.raises(PipelineError, match=r"named: clean\. Did you mean: ns\.clean\?"):
+        pipe.only_nodes("clean")
+
+
+def test_kedro_filter_example() -> None:
+    pipe = Pipeline([
+        node(identity, "A", "B", name="node1"),
+        node(identity, "B", "C", name="node2"),
+        node(identity, "C", "D", name="node3"),
+    ])
+    assert names(pipe.filter(node_names=["node1", "node3"], from_inputs=["A"])) == [
+        "node1", "node3"
+    ]
+
+
+# -- node identity inside pipelines --------------------------------------------------------------
+
+
+def test_same_name_and_datasets_with_another_function_is_a_clash() -> None:
+    with pytest.raises(PipelineError, match="used by nodes with different functions: n"):
+        Pipeline([node(identity, "a", "b", name="n"), node(combine, "a", "b", name="n")])
+
+
+def test_partials_made_twice_are_one_node() -> None:
+    import functools
+
+    def scale(x: int, factor: int) -> int:
+        return x * factor
+
+    first = node(functools.partial(scale, factor=2), "a", "b", name="n")
+    again = node(functools.partial(scale, factor=2), "a", "b", name="n")
+    assert len(Pipeline([first]) + Pipeline([again])) == 1
+    with pytest.raises(PipelineError, match="different functions"):
+        Pipeline([first, node(functools.partial(scale, factor=3), "a", "b", name="n")])
+
+
+def test_unnamed_nodes_are_found_by_their_default_names() -> None:
+    pipe = Pipeline([node(identity, "raw", "clean"), node(identity, "clean", "model")])
+    first, second = pipe.nodes
+    assert first.name.startswith("identity__")
+    assert names(pipe.from_nodes(second.name)) == [second.name]
+    assert names(pipe.only_nodes(first.name)) == [first.name]
+
+
+def test_confirms_must_be_unique() -> None:
+    Pipeline([node(identity, "a", "b", name="one", confirms="a")])
+    with pytest.raises(PipelineError, match=r"confirmed by more than one node: 'ds' by one, two"):
+        Pipeline([node(identity, "a", "b", name="one", confirms="ds@csv"),
+                  node(identity, "c", "d", name="two", confirms="ds@pandas")])
+
+
+# -- transcoding -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def transcoded() -> Pipeline:
+    """``ds`` written as pandas, read as spark by one node and as pandas by another."""
+    return Pipeline([
+        node(identity, "raw", "ds@pandas", name="write"),
+        node(identity, "ds@spark", "spark_out", name="read_spark"),
+        node(combine, ["ds@pandas", "params:k"], "pandas_out", name="read_pandas"),
+        node(identity, "spark_out", "final", name="after"),
+    ])
+
+
+def test_transcoded_formats_link_as_one_dataset(transcoded: Pipeline) -> None:
+    by_name = {item.name: item for item in transcoded.nodes}
+    assert names(transcoded) == ["write", "read_pandas", "read_spark", "after"]
+    assert transcoded.node_dependencies[by_name["read_spark"]] == {by_name["write"]}
+    assert transcoded.inputs() == {"raw", "params:k"}
+    assert transcoded.outputs() == {"pandas_out", "final"}
+    assert transcoded.datasets() == {"raw", "ds@pandas", "ds@spark", "params:k", "spark_out",
+                                     "pandas_out", "final"}
+    assert transcoded.producer("ds@spark") is by_name["write"]
+    assert transcoded.producer("ds") is by_name["write"]
+    assert [item.name for item in transcoded.consumers("ds")] == ["read_pandas", "read_spark"]
+    grouped = [[item.name for item in layer] for layer in transcoded.grouped_nodes]
+    assert grouped == [["write"], ["read_pandas", "read_spark"], ["after"]]
+
+
+def test_transcoded_free_input_and_output_keep_their_formats() -> None:
+    pipe = Pipeline([node(identity, "raw@csv", "clean@parquet", name="n")])
+    assert pipe.inputs() == {"raw@csv"}
+    assert pipe.outputs() == {"clean@parquet"}
+
+
+def test_transcoded_cycle_is_detected() -> None:
+    with pytest.raises(PipelineError, match="Circular dependencies exist among these nodes: "
+                       "back, forth"):
+        Pipeline([node(identity, "a@spark", "b@pandas", name="forth"),
+                  node(identity, "b@spark", "a@pandas", name="back")])
+
+
+def test_two_formats_of_one_output_from_two_nodes_is_an_error() -> None:
+    with pytest.raises(PipelineError, match="outputs of more than one node: 'ds' by one, two"):
+        Pipeline([node(identity, "a", "ds@pandas", name="one"),
+                  node(identity, "b", "ds@spark", name="two")])
+
+
+def test_transcoded_dataset_named_without_format_is_an_error() -> None:
+    with pytest.raises(PipelineError, match="used with transcoding are also named without a "
+                       r"format: ds\."):
+        Pipeline([node(identity, "a", "ds@pandas", name="one"),
+                  node(identity, "ds", "out", name="two")])
+
+
+def test_filters_match_base_names_and_formats(transcoded: Pipeline) -> None:
+    assert names(transcoded.from_inputs("ds")) == ["read_pandas", "read_spark", "after"]
+    assert names(transcoded.from_inputs("ds@spark")) == ["read_spark", "after"]
+    assert names(transcoded.only_nodes_with_inputs("ds@pandas")) == ["read_pandas"]
+    assert names(transcoded.to_outputs("ds")) == ["write"]
+    assert names(transcoded.to_outputs("ds@pandas")) == ["write"]
+    assert names(transcoded.only_nodes_with_outputs("ds")) == ["write"]
+    assert names(transcoded.to_nodes("after")) == ["write", "read_spark", "after"]
+    assert names(transcoded.from_nodes("write")) == names(transcoded)
+    assert names(transcoded.filter(from_inputs=["ds@spark"], to_outputs=["spark_out"])) == [
+        "read_spark"
+    ]
+    with pytest.raises(PipelineError, match=r"produces datasets: ds@spark\. Did you mean: "
+                       r".*ds@pandas"):
+        transcoded.to_outputs("ds@spark")
+    with pytest.raises(PipelineError, match=r"reads datasets: ds@polars\."):
+        transcoded.from_inputs("ds@polars")
+
+
+def test_pipeline_maps_transcoded_datasets_by_base_name(transcoded: Pipeline) -> None:
+    renamed = pipeline(transcoded, inputs={"raw": "raw_v2"}, outputs={"ds": "shared"},
+                       namespace="ns")
+    by_name = {item.name: item for item in renamed.nodes}
+    assert by_name["ns.write"].outputs == ["shared@pandas"]
+    assert by_name["ns.read_spark"].inputs == ["shared@spark"]
+    assert by_name["ns.read_pandas"].inputs == ["shared@pandas", "params:ns.k"]
+    assert renamed.inputs() == {"raw_v2", "params:ns.k"}
+    free = Pipeline([node(identity, "ds@spark", "out", name="reader")])
+    assert pipeline(free, inputs={"ds": "shared"}).inputs() == {"shared@spark"}
+    assert pipeline(free, inputs="ds", namespace="ns").inputs() == {"ds@spark"}
+    assert pipeline(free, namespace="ns").inputs() == {"ns.ds@spark"}
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(items=dags(), data=st.data())
+def test_random_transcoding_keeps_the_graph(items: list[Node], data: st.DataObject) -> None:
+    """Giving every use of a dataset its own format changes names, never the graph."""
+    formats = st.sampled_from(["pandas", "spark", "polars"])
+    transcoded = []
+    for item in items:
+        inputs = [name if name == "free" else f"{name}@{data.draw(formats)}"
+                  for name in item.inputs]
+        outputs = [f"{name}@{data.draw(formats)}" for name in item.outputs]
+        transcoded.append(node(combine, inputs, outputs[0], name=item.name))
+    plain, formatted = Pipeline(items), Pipeline(transcoded)
+    assert names(formatted) == names(plain)
+    plain_parents = {item.name: sorted(p.name for p in parents)
+                     for item, parents in plain.node_dependencies.items()}
+    formatted_parents = {item.name: sorted(p.name for p in parents)
+                         for item, parents in formatted.node_dependencies.items()}
+    assert formatted_parents == plain_parents
+    assert {name.partition("@")[0] for name in formatted.outputs()} == plain.outputs()
+    assert formatted.inputs() <= {"free"}

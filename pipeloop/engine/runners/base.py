@@ -1,23 +1,35 @@
 """``AbstractRunner``: what every runner does around the scheduler, and the policy seam.
 
-A runner is a *policy* over the one scheduler in :mod:`pipeloop.engine.scheduler`. It decides
-only how many nodes may execute at once (:attr:`max_concurrent_nodes`) and where a node's
-function executes (:meth:`execute`, usually through :meth:`_execute_sync`). Everything else —
-checking inputs, default datasets, hooks, logs, returning free outputs — happens here, the
-same for every policy.
+A runner is a *policy* over the one scheduler in :mod:`pipeloop.engine.scheduler`. What a
+runner author may override, and nothing else:
 
-Custom runners subclass this and override the policy hooks, or ``_run`` whole (see
-:class:`~pipeloop.engine.runners.dry.DryRunner`).
+============================  ===========================================================
+``execute(node, inputs)``     where a plain node's function executes (the one method of a
+                              local policy); the default runs it inline
+``max_concurrent_nodes``      how many nodes execute at once (default: no limit)
+``open_run(pipeline, catalog)``  per-run resources: an async context manager yielding the
+                              run's :class:`~pipeloop.engine.policy.RunContext`
+``create_default_dataset``    the dataset for names the catalog does not hold
+``_get_executor(max_workers)``  Kedro 1.x's shape: a ``concurrent.futures.Executor`` in
+                              which plain nodes execute (``None``: inline)
+``_run(pipeline, catalog)``   Kedro's shape: run the pipeline yourself, no scheduler
+============================  ===========================================================
+
+Checking inputs, default datasets, hooks, logs, the run report and returning free outputs
+happen here, the same for every policy.
 """
 
 from __future__ import annotations
 
-import abc
 import asyncio
+import contextvars
+import inspect
 import logging
 import uuid
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import Executor
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any, final
 from weakref import WeakKeyDictionary
 
 import anyio
@@ -28,7 +40,11 @@ from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.datasets.memory import MemoryDataset
 from pipeloop.engine.hooks import HookManager
 from pipeloop.engine.node import Node
+from pipeloop.engine.only_missing import only_missing_outputs as select_missing_outputs
+from pipeloop.engine.policy import RunContext
+from pipeloop.engine.report import RunReport, RunStatus
 from pipeloop.engine.scheduler import Scheduler
+from pipeloop.engine.transcoding import strip_transcoding
 from pipeloop.errors import MissingInputsError, RunnerError
 
 if TYPE_CHECKING:
@@ -43,6 +59,9 @@ logger = logging.getLogger("pipeloop.runner")
 _LIMITERS: RunVar[WeakKeyDictionary[AbstractRunner, anyio.CapacityLimiter]] = RunVar(
     "pipeloop_limiters"
 )
+
+# The arguments a Kedro-shaped ``_run`` may declare, besides the pipeline and the catalog.
+_RUN_ARGUMENTS = ("hook_manager", "hooks", "run_id", "session_id", "keep_going", "report")
 
 
 def limiter_for(runner: AbstractRunner, capacity: int) -> anyio.CapacityLimiter:
@@ -59,8 +78,24 @@ def limiter_for(runner: AbstractRunner, capacity: int) -> anyio.CapacityLimiter:
     return limiter
 
 
-class AbstractRunner(abc.ABC):
-    """Runs pipelines; subclasses choose the scheduling policy.
+class _ExecutorRun(RunContext):
+    """A run of a Kedro 1.x runner whose ``_get_executor`` returned an executor: plain
+    nodes execute in it."""
+
+    def __init__(self, policy: AbstractRunner, executor: Executor) -> None:
+        super().__init__(policy)
+        self._executor = executor
+
+    async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        if node.is_async:
+            return await node.arun(inputs)
+        call = contextvars.copy_context().run
+        return await asyncio.wrap_future(self._executor.submit(call, node.run, inputs))
+
+
+class AbstractRunner:
+    """Runs pipelines; subclasses choose the scheduling policy (see the module docs for
+    what to override).
 
     Args:
         is_async: load a node's inputs (and save its outputs) concurrently. ``False`` moves
@@ -69,9 +104,30 @@ class AbstractRunner(abc.ABC):
 
     #: Appended to a NodeTimeoutError's message: what happens to the timed-out call.
     timeout_remark: str = ""
+    #: Log Kedro's "Asynchronous mode is enabled" line when ``is_async`` (as Kedro's
+    #: SequentialRunner and ParallelRunner do).
+    announces_async_io: bool = False
 
-    def __init__(self, *, is_async: bool = True) -> None:
+    def __init__(
+        self,
+        is_async: bool = True,
+        *,
+        extra_dataset_patterns: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        # Kedro 0.19's runners took extra_dataset_patterns; pipeloop's default datasets
+        # come from create_default_dataset, so the option is accepted and has no effect.
+        del extra_dataset_patterns
         self.is_async = is_async
+
+    @property
+    def _is_async(self) -> bool:
+        """Kedro's name for :attr:`is_async`."""
+        return self.is_async
+
+    @property
+    def _logger(self) -> logging.Logger:
+        """The logger of the runner's module, as Kedro's runners have."""
+        return logging.getLogger(type(self).__module__)
 
     def _worker_count(self, max_workers: int | None, default: int) -> int:
         """``max_workers``, checked, or ``default`` when not given.
@@ -93,49 +149,67 @@ class AbstractRunner(abc.ABC):
         return None
 
     async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Execute ``node`` on loaded ``inputs``; return its outputs by dataset name.
+        """Execute the plain (not ``async def``) ``node`` on its loaded ``inputs``; return
+        its outputs by dataset name. The default runs it inline, on the event loop.
 
-        ``async def`` nodes are awaited on the event loop; plain ones go to
-        :meth:`_execute_sync`, where the policy decides where they run.
+        A policy overrides this to run the function elsewhere (a thread, a process, a
+        cluster); ``node.run(inputs)`` makes the call and shapes the result.
         """
-        if node.is_async:
-            return await node.arun(inputs)
-        return await self._execute_sync(node, inputs)
+        return node.run(inputs)
 
-    @abc.abstractmethod
-    async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Execute a plain (not ``async def``) node's function somewhere; return its outputs."""
+    def open_run(
+        self, pipeline: Pipeline, catalog: DataCatalog
+    ) -> AbstractAsyncContextManager[RunContext]:
+        """Open the per-run resources of this policy; the run ends by closing them.
 
-    async def load_input(self, catalog: DataCatalog, name: str) -> Any:
-        """Load dataset ``name`` for a node. A policy that keeps data elsewhere (a cluster)
-        overrides this to hand out references instead of data."""
-        return await catalog.load(name)
+        Override to refuse a pipeline (raise ``RunnerError``), start workers, connect to a
+        cluster, or give the scheduler run-catalog datasets that keep data elsewhere —
+        state that belongs to one run, never to the runner, which concurrent runs share.
 
-    async def save_output(self, catalog: DataCatalog, name: str, data: Any) -> None:
-        """Save a node's output ``data`` as dataset ``name`` (see :meth:`load_input`)."""
-        await catalog.save(name, data)
-
-    def retries_in_execute(self, node: Node) -> bool:
-        """Whether :meth:`execute` applies ``node.retries`` itself (the scheduler then won't)."""
-        return False
-
-    def check_pipeline(self, pipeline: Pipeline) -> None:  # noqa: B027 - optional hook
-        """Refuse a pipeline this policy cannot run, before any node starts.
-
-        Raises:
-            RunnerError: the pipeline cannot run under this policy.
+        Args:
+            pipeline: the pipeline about to run.
+            catalog: the run's catalog (a dataset for every name the pipeline uses).
         """
+        return self._default_run(pipeline)
 
-    async def prepare(self, pipeline: Pipeline) -> None:  # noqa: B027 - optional hook
-        """Get ready to run ``pipeline`` before any node starts (e.g. start workers), so
-        that the cost never counts against a node's timeout."""
+    @asynccontextmanager
+    async def _default_run(self, pipeline: Pipeline) -> AsyncIterator[RunContext]:
+        executor = self._kedro_executor(pipeline)
+        if executor is None:
+            yield RunContext(self)
+            return
+        with executor:
+            yield _ExecutorRun(self, executor)
+
+    def _kedro_executor(self, pipeline: Pipeline) -> Executor | None:
+        """The executor of a runner that implements Kedro 1.x's ``_get_executor``."""
+        get_executor = getattr(self, "_get_executor", None)
+        if get_executor is None:
+            return None
+        workers = getattr(self, "_get_required_workers_count", None)
+        count = workers(pipeline) if callable(workers) else 1
+        executor = get_executor(count)
+        if executor is not None and not isinstance(executor, Executor):
+            raise RunnerError(f"{type(self).__name__}._get_executor() must return a "
+                              f"concurrent.futures.Executor or None, not "
+                              f"{type(executor).__name__}.")
+        return executor
 
     def create_default_dataset(self, name: str) -> AbstractDataset:
-        """The dataset for a name the pipeline uses but the catalog does not hold."""
+        """The dataset for a name the pipeline uses but the catalog does not hold. Kedro's
+        spelling ``create_default_data_set`` is honoured when a subclass defines it."""
+        older = getattr(self, "create_default_data_set", None)
+        if callable(older):
+            dataset = older(name)
+            if not isinstance(dataset, AbstractDataset):
+                raise RunnerError(f"{type(self).__name__}.create_default_data_set({name!r}) "
+                                  f"returned {type(dataset).__name__}, not a dataset.")
+            return dataset
         return MemoryDataset()
 
     # -- running ----------------------------------------------------------------------------
 
+    @final
     async def run(
         self,
         pipeline: Pipeline,
@@ -144,6 +218,8 @@ class AbstractRunner(abc.ABC):
         hooks: Iterable[object] = (),
         run_id: str | None = None,
         keep_going: bool = False,
+        report: RunReport | None = None,
+        only_missing_outputs: bool = False,
     ) -> dict[str, Any]:
         """Run ``pipeline`` with data from ``catalog``.
 
@@ -155,47 +231,135 @@ class AbstractRunner(abc.ABC):
             run_id: identifies this run to hooks; a random one by default.
             keep_going: after a node fails, still run every node that does not depend on
                 it, then raise ``NodesFailedError`` listing every failure.
+            report: a fresh :class:`RunReport` to fill with the run's facts; it stays valid
+                after the run raises or is cancelled.
+            only_missing_outputs: run only the nodes needed for persisted outputs that do
+                not exist yet (Kedro 1.x's rules).
 
         Returns:
-            The free outputs (pipeline outputs the catalog did not hold) by name.
+            The free outputs (pipeline outputs the catalog did not hold) that exist after
+            the run, by name.
 
         Raises:
             MissingInputsError: free inputs are missing from the catalog; nothing ran.
             RunnerError: this policy cannot run the pipeline.
             Exception: a node's own exception, unchanged, with a note naming the node.
         """
-        self._check_inputs(pipeline, catalog)
-        self.check_pipeline(pipeline)
-        manager = HookManager(hooks)
-        run_catalog = self._run_catalog(pipeline, catalog)
+        report = report if report is not None else RunReport()
         run_id = run_id or uuid.uuid4().hex
+        try:
+            if only_missing_outputs:
+                pipeline = await select_missing_outputs(pipeline, catalog)
+            self._check_inputs(pipeline, catalog)
+            run_catalog = self._run_catalog(pipeline, catalog)
+            report.start(run_id, pipeline, run_catalog)
+            if self.is_async and self.announces_async_io:
+                self._logger.info("Asynchronous mode is enabled for loading and saving data.")
+            async with AsyncExitStack() as run_resources:
+                context = None
+                if not self._overrides_run():
+                    # Refusing the pipeline or failing to start comes before any hook.
+                    context = await run_resources.enter_async_context(
+                        self.open_run(pipeline, run_catalog))
+                result = await self._run_with_hooks(
+                    pipeline, catalog, run_catalog, context, run_resources,
+                    HookManager(hooks), run_id, keep_going, report)
+        except anyio.get_cancelled_exc_class():
+            report.end(RunStatus.CANCELLED)
+            raise
+        except (Exception, KeyboardInterrupt, SystemExit) as exc:
+            cancelled = isinstance(exc, KeyboardInterrupt)
+            report.end(RunStatus.CANCELLED if cancelled else RunStatus.FAILED, exc)
+            raise
+        report.outputs = result
+        report.end(RunStatus.COMPLETED)
+        return result
+
+    async def _run_with_hooks(
+        self,
+        pipeline: Pipeline,
+        catalog: DataCatalog,
+        run_catalog: DataCatalog,
+        context: RunContext | None,
+        run_resources: AsyncExitStack,
+        manager: HookManager,
+        run_id: str,
+        keep_going: bool,
+        report: RunReport,
+    ) -> dict[str, Any]:
         run_params = {"run_id": run_id, "runner": type(self).__name__,
                       "is_async": self.is_async, "keep_going": keep_going}
         common = {"run_params": run_params, "pipeline": pipeline, "catalog": run_catalog}
         await manager.call("before_pipeline_run", **common)
         try:
-            await self.prepare(pipeline)
-            await self._run(pipeline, run_catalog, hooks=manager,
-                            run_id=run_id, keep_going=keep_going)
+            if context is None:
+                await self._call_custom_run(pipeline, run_catalog, manager, run_id,
+                                            keep_going, report)
+            else:
+                await self._schedule(pipeline, run_catalog, context, manager, run_id,
+                                     keep_going, report)
+            await run_resources.aclose()  # e.g. gathers outputs kept on a cluster
+            result = await self._collect_outputs(pipeline, catalog, run_catalog)
         except Exception as exc:
-            await manager.call("on_pipeline_error", error=exc, **common)
+            with anyio.CancelScope(shield=True):
+                await manager.call("on_pipeline_error", error=exc, **common)
             raise
-        result = await self._collect_outputs(pipeline, catalog, run_catalog)
         await manager.call("after_pipeline_run", run_result=result, **common)
         logger.info("Pipeline execution completed successfully.")
         return result
 
-    async def _run(
+    async def _schedule(
         self,
         pipeline: Pipeline,
-        catalog: DataCatalog,
-        *,
-        hooks: HookManager,
-        run_id: str | None,
-        keep_going: bool = False,
+        run_catalog: DataCatalog,
+        context: RunContext,
+        manager: HookManager,
+        run_id: str,
+        keep_going: bool,
+        report: RunReport,
     ) -> None:
-        """Run every node of ``pipeline``; ``catalog`` holds a dataset for each name."""
-        await Scheduler(pipeline, catalog, self, hooks, run_id, keep_going=keep_going).run()
+        scheduler_catalog = run_catalog
+        if context.datasets:
+            scheduler_catalog = run_catalog.shallow_copy()
+            for name, dataset in context.datasets.items():
+                scheduler_catalog.add(name, dataset, replace=True)
+        await Scheduler(pipeline, scheduler_catalog, context, manager, run_id,
+                        report=report, concurrent_io=self.is_async,
+                        keep_going=keep_going).run()
+
+    def _overrides_run(self) -> bool:
+        return type(self)._run is not AbstractRunner._run
+
+    async def _call_custom_run(
+        self,
+        pipeline: Pipeline,
+        run_catalog: DataCatalog,
+        manager: HookManager,
+        run_id: str,
+        keep_going: bool,
+        report: RunReport,
+    ) -> None:
+        """Call a Kedro-shaped ``_run`` with the parameters it declares; await it when it is
+        ``async def``."""
+        available = {"hook_manager": manager, "hooks": manager, "run_id": run_id,
+                     "session_id": run_id, "keep_going": keep_going, "report": report}
+        parameters = inspect.signature(self._run).parameters
+        takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        arguments = {name: available[name] for name in _RUN_ARGUMENTS
+                     if takes_all or name in parameters}
+        result = self._run(pipeline, run_catalog, **arguments)
+        if inspect.isawaitable(result):
+            await result
+
+    def _run(self, pipeline: Pipeline, catalog: DataCatalog, **arguments: Any) -> Any:
+        """Run every node of ``pipeline`` yourself, instead of the scheduler (Kedro's custom
+        runner shape). ``catalog`` holds a dataset for every name the pipeline uses.
+
+        Declare any of ``hook_manager``, ``run_id``, ``session_id``, ``keep_going``,
+        ``report`` to receive them. May be ``def`` or ``async def``. Not called unless a
+        subclass overrides it.
+        """
+        raise NotImplementedError  # pragma: no cover - run() schedules unless overridden
 
     def run_sync(
         self,
@@ -205,6 +369,8 @@ class AbstractRunner(abc.ABC):
         hooks: Iterable[object] = (),
         run_id: str | None = None,
         keep_going: bool = False,
+        report: RunReport | None = None,
+        only_missing_outputs: bool = False,
     ) -> dict[str, Any]:
         """:meth:`run` from synchronous code, in a new event loop.
 
@@ -224,16 +390,24 @@ class AbstractRunner(abc.ABC):
 
         async def main() -> dict[str, Any]:
             return await self.run(pipeline, catalog, hooks=hooks, run_id=run_id,
-                                  keep_going=keep_going)
+                                  keep_going=keep_going, report=report,
+                                  only_missing_outputs=only_missing_outputs)
 
         return anyio.run(main)
 
     async def _collect_outputs(
         self, pipeline: Pipeline, catalog: DataCatalog, run_catalog: DataCatalog
     ) -> dict[str, Any]:
-        """What ``run`` returns: the free outputs that the user's catalog did not hold."""
-        free_outputs = sorted(name for name in pipeline.outputs() if name not in catalog)
-        return {name: await run_catalog.load(name) for name in free_outputs}
+        """What ``run`` returns: the free outputs that the user's catalog did not hold and
+        that exist after the run."""
+        result = {}
+        for name in sorted(pipeline.outputs()):
+            if name in catalog:
+                continue
+            dataset = run_catalog[name]
+            if await dataset.exists():
+                result[name] = await dataset.load()
+        return result
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -248,9 +422,13 @@ class AbstractRunner(abc.ABC):
 
     def _run_catalog(self, pipeline: Pipeline, catalog: DataCatalog) -> DataCatalog:
         run_catalog = catalog.shallow_copy()
+        shared: dict[str, AbstractDataset] = {}  # one default dataset for ds@a and ds@b
         for name in sorted(pipeline.datasets()):
             if name not in run_catalog:
-                run_catalog.add(name, self.create_default_dataset(name))
+                base = strip_transcoding(name)
+                if base not in shared:
+                    shared[base] = self.create_default_dataset(base)
+                run_catalog.add(name, shared[base])
         return run_catalog
 
     def __repr__(self) -> str:

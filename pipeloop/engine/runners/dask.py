@@ -17,20 +17,19 @@ walks the DAG; this policy submits each node's function to Dask and hands the sc
 - futures are dropped as soon as the scheduler releases their dataset (no remaining node
   needs it); free inputs held in ``MemoryDataset`` are scattered once per run.
 
-Per-run state (the client, the futures in flight) lives in a context variable, so one runner
-may run several pipelines at once.
+Per-run state (the client, the futures in flight, the datasets that hold futures) lives in
+the run's context (``open_run``), so one runner may run several pipelines at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import operator
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
@@ -47,8 +46,8 @@ from pipeloop.datasets.base import AbstractDataset
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.datasets.lambda_ import LambdaDataset
 from pipeloop.datasets.memory import MemoryDataset
-from pipeloop.engine.hooks import HookManager
 from pipeloop.engine.node import Node
+from pipeloop.engine.policy import RunContext
 from pipeloop.engine.runners.base import AbstractRunner
 from pipeloop.engine.runners.dask_masking import mask_cluster_logs
 from pipeloop.errors import DatasetError, NodesFailedError, RunnerError
@@ -159,14 +158,146 @@ class FutureDataset(AbstractDataset):
         return {"future": getattr(self.future, "key", None)}
 
 
-@dataclass(eq=False)
-class _Run:
-    """What one run of a ``DaskRunner`` knows: its client and its futures still in flight."""
+class _OnWorkerDataset(AbstractDataset):
+    """Stands for a dataset that the Dask workers load and save themselves.
 
-    client: Client
-    on_workers: frozenset[str] = frozenset()
-    pending: set[Future] = field(default_factory=set)
-    held: dict[str, FutureDataset] = field(default_factory=dict)
+    ``load`` hands out a placeholder the worker running the reading node resolves; ``save``
+    of data held on the cluster is a task placed next to that data.
+    """
+
+    def __init__(self, name: str, dataset: AbstractDataset, run: _DaskRun) -> None:
+        self.name = name
+        self.dataset = dataset
+        self.run = run
+
+    async def _load(self) -> Any:
+        return _LoadOnWorker(self.name, self.dataset)
+
+    async def _save(self, data: Any) -> None:
+        logger.debug("Saving data to `%s` (%s) on a Dask worker...",
+                     self.name, type(self.dataset).__name__)
+        run = self.run
+        await run.settle([run.client.submit(
+            _save, self.dataset, data, key=f"save-{self.name}-{uuid.uuid4().hex}", pure=False
+        )])
+
+    async def _exists(self) -> bool:
+        return await self.dataset.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return self.dataset._describe()
+
+    def __repr__(self) -> str:
+        return repr(self.dataset)
+
+
+class _GatheringDataset(AbstractDataset):
+    """A dataset this process must load and save itself (callbacks into it, or not
+    picklable): data held on the cluster is gathered before it is saved."""
+
+    def __init__(self, dataset: AbstractDataset) -> None:
+        self.dataset = dataset
+
+    async def _load(self) -> Any:
+        return await self.dataset.load()
+
+    async def _save(self, data: Any) -> None:
+        await self.dataset.save(await data if isinstance(data, Future) else data)
+
+    async def _exists(self) -> bool:
+        return await self.dataset.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return self.dataset._describe()
+
+    def __repr__(self) -> str:
+        return repr(self.dataset)
+
+
+class _DaskRun(RunContext):
+    """One run of a ``DaskRunner``: its client, its futures in flight, the datasets that
+    hold futures, and the run-catalog replacements that keep data on the cluster."""
+
+    def __init__(self, runner: DaskRunner, client: Client) -> None:
+        super().__init__(runner)
+        self.runner = runner
+        self.client = client
+        self.pending: set[Future] = set()
+        self.held: dict[str, FutureDataset] = {}
+
+    # -- the seam -------------------------------------------------------------------------
+
+    def retries_itself(self, node: Node) -> bool:
+        """Whether Dask retries ``node`` (see the class documentation)."""
+        return (bool(node.retries) and node.retry_delay == 0
+                and any(issubclass(Exception, kind) for kind in node.retry_on))
+
+    async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Submit ``node`` to Dask; wait until it finished; return its outputs as futures.
+
+        Raises:
+            Exception: the node's own exception, re-raised by Dask.
+        """
+        key = f"{node.name}-{uuid.uuid4().hex}"
+        resources = self.runner._resources(node)
+        task = self.client.submit(
+            _run_node, node, inputs, key=key, pure=False,
+            retries=node.retries if self.retries_itself(node) else None,
+            resources=resources or None,
+        )
+        if len(node.outputs) <= 1:
+            outputs = dict.fromkeys(node.outputs, task)
+            await self.settle([task])
+            return outputs
+        outputs = {
+            name: self.client.submit(operator.getitem, task, name, key=f"{key}-{name}",
+                                     pure=False)
+            for name in node.outputs
+        }
+        await self.settle([task, *outputs.values()])
+        return outputs
+
+    # -- data -----------------------------------------------------------------------------
+
+    async def place_data(self, pipeline: Pipeline, catalog: DataCatalog) -> None:
+        """Decide where each dataset of the run is loaded and saved: memory datasets become
+        future holders (free inputs scattered), files and user classes are handled by the
+        workers, the rest here."""
+        to_scatter: dict[str, MemoryDataset] = {}
+        free_inputs = pipeline.inputs()
+        for name in sorted(pipeline.datasets()):
+            dataset = catalog[name]
+            if isinstance(dataset, MemoryDataset):
+                holder = FutureDataset(dataset)
+                self.datasets[name] = self.held[name] = holder
+                if name in free_inputs and await dataset.exists():
+                    to_scatter[name] = dataset
+            elif isinstance(dataset, LambdaDataset):
+                self.datasets[name] = _GatheringDataset(dataset)  # callbacks live here
+            elif _picklable(dataset):
+                self.datasets[name] = _OnWorkerDataset(name, dataset, self)
+            else:
+                logger.warning("Dataset '%s' (%s) cannot be pickled; DaskRunner loads and "
+                               "saves it in this process.", name, type(dataset).__name__)
+                self.datasets[name] = _GatheringDataset(dataset)
+        if to_scatter:
+            data = [await dataset.load() for dataset in to_scatter.values()]
+            futures = await self.client.scatter(data, hash=False)
+            for name, future in zip(to_scatter, futures, strict=True):
+                await self.held[name].save(future)
+
+    async def gather_outputs(self, pipeline: Pipeline, catalog: DataCatalog) -> None:
+        """Fetch the pipeline's outputs held on the cluster into the run's memory datasets:
+        the free outputs ``run`` returns, and the user's ``MemoryDataset`` outputs."""
+        names = [name for name in sorted(pipeline.outputs())
+                 if name in self.held and self.held[name].future is not None]
+        if not names:
+            return
+        futures = [self.held[name].future for name in names]
+        for name, data in zip(names, await self.client.gather(futures), strict=True):
+            await catalog.save(name, data)
+
+    # -- futures --------------------------------------------------------------------------
 
     async def settle(self, futures: list[Future]) -> None:
         """Wait until ``futures`` finish without fetching their data.
@@ -279,9 +410,6 @@ class DaskRunner(AbstractRunner):
         self.client = client
         self.cluster_kwargs = dict(cluster_kwargs or {})
         self.resources_by_tag = _checked_resources(resources_by_tag)
-        self._current: contextvars.ContextVar[_Run] = contextvars.ContextVar(
-            f"pipeloop-dask-{id(self)}"
-        )
 
     # -- the policy -----------------------------------------------------------------------
 
@@ -289,7 +417,7 @@ class DaskRunner(AbstractRunner):
         # Gathered data is already a private copy: no need to copy it again.
         return MemoryDataset(copy_mode="assign")
 
-    def check_pipeline(self, pipeline: Pipeline) -> None:
+    def _check_pipeline(self, pipeline: Pipeline) -> None:
         """Refuse nodes whose function cannot be sent to a worker.
 
         Raises:
@@ -303,100 +431,35 @@ class DaskRunner(AbstractRunner):
                 "(locks, open files, clients), or use ThreadRunner."
             )
 
-    def retries_in_execute(self, node: Node) -> bool:
-        """Whether Dask retries ``node`` (see the class documentation)."""
-        return (bool(node.retries) and node.retry_delay == 0
-                and any(issubclass(Exception, kind) for kind in node.retry_on))
-
     async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Submit ``node`` to Dask; wait until it finished; return its outputs as futures.
+        """Refused: nodes go to Dask only through a run's context (``open_run``).
 
         Raises:
-            Exception: the node's own exception, re-raised by Dask.
+            RunnerError: always.
         """
-        run = self._run_state()
-        key = f"{node.name}-{uuid.uuid4().hex}"
-        resources = self._resources(node)
-        task = run.client.submit(
-            _run_node, node, inputs, key=key, pure=False,
-            retries=node.retries if self.retries_in_execute(node) else None,
-            resources=resources or None,
-        )
-        if len(node.outputs) <= 1:
-            outputs = dict.fromkeys(node.outputs, task)
-            await run.settle([task])
-            return outputs
-        outputs = {
-            name: run.client.submit(operator.getitem, task, name, key=f"{key}-{name}",
-                                    pure=False)
-            for name in node.outputs
-        }
-        await run.settle([task, *outputs.values()])
-        return outputs
+        raise RunnerError("DaskRunner executes nodes only inside runner.run(...), on the "
+                          "run's cluster.")
 
-    async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        raise AssertionError("unreachable: DaskRunner.execute runs every node")  # pragma: no cover
-
-    async def load_input(self, catalog: DataCatalog, name: str) -> Any:
-        """A future for data on the cluster, a placeholder for data the worker loads, or,
-        for datasets that must be read here, the data."""
-        run = self._run_state()
-        if name in run.on_workers:
-            return _LoadOnWorker(name, catalog[name])
-        return await catalog.load(name)
-
-    async def save_output(self, catalog: DataCatalog, name: str, data: Any) -> None:
-        """Keep a future, save from the worker that holds the data, or (for datasets that
-        must be written here) fetch the data and save it."""
-        run = self._run_state()
-        dataset = catalog[name]
-        if isinstance(dataset, FutureDataset):
-            await catalog.save(name, data)
-        elif name in run.on_workers:
-            logger.debug("Saving data to `%s` (%s) on a Dask worker...",
-                         name, type(dataset).__name__)
-            await run.settle([run.client.submit(
-                _save, dataset, data, key=f"save-{name}-{uuid.uuid4().hex}", pure=False
-            )])
-        else:
-            await catalog.save(name, await data if isinstance(data, Future) else data)
-
-    # -- running ----------------------------------------------------------------------------
-
-    async def _run(
-        self,
-        pipeline: Pipeline,
-        catalog: DataCatalog,
-        *,
-        hooks: HookManager,
-        run_id: str | None,
-        keep_going: bool = False,
-    ) -> None:
+    @asynccontextmanager
+    async def open_run(self, pipeline: Pipeline, catalog: DataCatalog) -> AsyncIterator[RunContext]:
+        """Connect to the cluster and keep the run's data there; on the way out, gather the
+        pipeline's outputs (those of the healthy branches too, after a ``keep_going``
+        failure) and drop every future of the run."""
+        self._check_pipeline(pipeline)
         async with self._connect() as client, \
                 mask_cluster_logs(client, getattr(catalog, "secrets", ())):
-            run = _Run(client)
-            token = self._current.set(run)
+            run = _DaskRun(self, client)
             try:
-                cluster_catalog = await self._cluster_catalog(run, pipeline, catalog)
+                await run.place_data(pipeline, catalog)
                 try:
-                    await super()._run(pipeline, cluster_catalog, hooks=hooks, run_id=run_id,
-                                       keep_going=keep_going)
+                    yield run
                 except NodesFailedError:
-                    await self._gather_outputs(run, pipeline, catalog)  # the healthy branches'
+                    await run.gather_outputs(pipeline, catalog)
                     raise
-                await self._gather_outputs(run, pipeline, catalog)
+                await run.gather_outputs(pipeline, catalog)
             finally:
-                self._current.reset(token)
                 with anyio.CancelScope(shield=True):
                     await run.close()
-
-    def _run_state(self) -> _Run:
-        try:
-            return self._current.get()
-        except LookupError:
-            raise RunnerError(
-                "DaskRunner: the policy hooks only work inside runner.run(...)."
-            ) from None
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[Client]:
@@ -435,49 +498,6 @@ class DaskRunner(AbstractRunner):
                     await cast("Awaitable[None]", client.close())
                 if cluster is not None:
                     await cast("Awaitable[None]", cluster.close())
-
-    async def _cluster_catalog(
-        self, run: _Run, pipeline: Pipeline, catalog: DataCatalog
-    ) -> DataCatalog:
-        """The catalog the scheduler sees: memory datasets replaced by future holders (free
-        inputs scattered), and the datasets that workers load and save noted in ``run``."""
-        cluster_catalog = catalog.shallow_copy()
-        on_workers = set()
-        to_scatter: dict[str, MemoryDataset] = {}
-        free_inputs = pipeline.inputs()
-        for name in sorted(pipeline.datasets()):
-            dataset = catalog[name]
-            if isinstance(dataset, MemoryDataset):
-                holder = FutureDataset(dataset)
-                cluster_catalog.add(name, holder, replace=True)
-                run.held[name] = holder
-                if name in free_inputs and await dataset.exists():
-                    to_scatter[name] = dataset
-            elif isinstance(dataset, LambdaDataset):
-                pass  # its callbacks belong to this process
-            elif _picklable(dataset):
-                on_workers.add(name)
-            else:
-                logger.warning("Dataset '%s' (%s) cannot be pickled; DaskRunner loads and "
-                               "saves it in this process.", name, type(dataset).__name__)
-        run.on_workers = frozenset(on_workers)
-        if to_scatter:
-            data = [await dataset.load() for dataset in to_scatter.values()]
-            futures = await run.client.scatter(data, hash=False)
-            for name, future in zip(to_scatter, futures, strict=True):
-                await run.held[name].save(future)
-        return cluster_catalog
-
-    async def _gather_outputs(self, run: _Run, pipeline: Pipeline, catalog: DataCatalog) -> None:
-        """Fetch the pipeline's outputs held on the cluster into the run's memory datasets:
-        the free outputs ``run`` returns, and the user's ``MemoryDataset`` outputs."""
-        names = [name for name in sorted(pipeline.outputs())
-                 if name in run.held and run.held[name].future is not None]
-        if not names:
-            return
-        futures = [run.held[name].future for name in names]
-        for name, data in zip(names, await run.client.gather(futures), strict=True):
-            await catalog.save(name, data)
 
     def _resources(self, node: Node) -> dict[str, float]:
         resources: dict[str, float] = {}

@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_process
 
+from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.engine.node import Node
+from pipeloop.engine.policy import RunContext
 from pipeloop.engine.runners._worker import FailedInWorker, ready, run_in_worker
 from pipeloop.engine.runners.base import AbstractRunner, limiter_for
 from pipeloop.errors import NodeError, RunnerError
@@ -66,13 +70,25 @@ class ParallelRunner(AbstractRunner):
         RunnerError: ``max_workers`` is not a positive integer.
     """
 
+    announces_async_io = True
     timeout_remark = " Its worker process was killed."
 
     def __init__(self, max_workers: int | None = None, *, is_async: bool = True) -> None:
         super().__init__(is_async=is_async)
         self.max_workers = self._worker_count(max_workers, default=os.cpu_count() or 1)
 
-    def check_pipeline(self, pipeline: Pipeline) -> None:
+    @asynccontextmanager
+    async def open_run(
+        self, pipeline: Pipeline, catalog: DataCatalog
+    ) -> AsyncIterator[RunContext]:
+        """Refuse nodes that cannot be sent to a worker, then start the workers the run
+        will use, before any node (so starting one never counts against a node's
+        timeout)."""
+        self._check_pipeline(pipeline)
+        await self._start_workers(sum(not node.is_async for node in pipeline.nodes))
+        yield RunContext(self)
+
+    def _check_pipeline(self, pipeline: Pipeline) -> None:
         """Refuse nodes whose function cannot be sent to a worker process.
 
         Raises:
@@ -87,9 +103,6 @@ class ParallelRunner(AbstractRunner):
                 f"functions cannot be pickled: {', '.join(unpicklable)}. Define them at "
                 "module level (not lambdas or closures), or use ThreadRunner."
             )
-
-    async def prepare(self, pipeline: Pipeline) -> None:
-        await self._start_workers(sum(not node.is_async for node in pipeline.nodes))
 
     async def _start_workers(self, plain_nodes: int) -> None:
         """Start the workers the run will use, all at once and before any node.
@@ -112,7 +125,7 @@ class ParallelRunner(AbstractRunner):
         except* (anyio.BrokenWorkerProcess, TimeoutError) as errors:
             raise RunnerError(_worker_start_failed_message(errors.exceptions[0])) from None
 
-    async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+    async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         try:
             outputs, records = await anyio.to_process.run_sync(
                 run_in_worker, node, inputs, cancellable=True,

@@ -21,6 +21,7 @@ class SequentialRunner(AbstractRunner):
         is_async: load a node's inputs (and save its outputs) concurrently.
     """
 
+    announces_async_io = True
     timeout_remark = (" It ran inline on the event loop and could not be stopped at the "
                       "deadline; ThreadRunner stops waiting for it on time.")
 
@@ -28,5 +29,5 @@ class SequentialRunner(AbstractRunner):
     def max_concurrent_nodes(self) -> int | None:
         return 1
 
-    async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+    async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         return node.run(inputs)

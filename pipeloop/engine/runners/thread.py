@@ -61,7 +61,7 @@ class ThreadRunner(AbstractRunner):
         the loop); otherwise every ready node at once."""
         return 1 if self.max_workers == 1 else None
 
-    async def _execute_sync(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+    async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         # concurrent.futures starts threads about twice as fast as anyio's per-loop workers
         # (200 threads: ~40 ms against ~90 ms here) and outlives the loop. Awaiting the
         # wrapped future is cancellable; the thread, once started, finishes on its own.
