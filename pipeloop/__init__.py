@@ -17,6 +17,8 @@ if typing.TYPE_CHECKING:
     from pipeloop.datasets.catalog import DataCatalog as DataCatalog
     from pipeloop.datasets.lambda_ import LambdaDataset as LambdaDataset
     from pipeloop.datasets.memory import MemoryDataset as MemoryDataset
+    from pipeloop.datasets.secrets import MaskSecretsFilter as MaskSecretsFilter
+    from pipeloop.datasets.secrets import SecretMasker as SecretMasker
     from pipeloop.engine.discovery import find_pipelines as find_pipelines
     from pipeloop.engine.node import Node as Node
     from pipeloop.engine.node import node as node
@@ -43,6 +45,7 @@ _LAZY = {
     "DataCatalog": "pipeloop.datasets.catalog",
     "DryRunner": "pipeloop.engine.runners.dry",
     "LambdaDataset": "pipeloop.datasets.lambda_",
+    "MaskSecretsFilter": "pipeloop.datasets.secrets",
     "MemoryDataset": "pipeloop.datasets.memory",
     "Node": "pipeloop.engine.node",
     "NodeState": "pipeloop.engine.report",
@@ -51,6 +54,7 @@ _LAZY = {
     "Project": "pipeloop.engine.project",
     "RunReport": "pipeloop.engine.report",
     "RunStatus": "pipeloop.engine.report",
+    "SecretMasker": "pipeloop.datasets.secrets",
     "SequentialRunner": "pipeloop.engine.runners.sequential",
     "ThreadRunner": "pipeloop.engine.runners.thread",
     "find_pipelines": "pipeloop.engine.discovery",
@@ -66,6 +70,7 @@ __all__ = [
     "DataCatalog",
     "DryRunner",
     "LambdaDataset",
+    "MaskSecretsFilter",
     "MemoryDataset",
     "Node",
     "NodeState",
@@ -74,6 +79,7 @@ __all__ = [
     "Project",
     "RunReport",
     "RunStatus",
+    "SecretMasker",
     "SequentialRunner",
     "ThreadRunner",
     "__version__",

@@ -155,3 +155,15 @@ def test_py_typed_is_shipped() -> None:
 def test_version_is_a_string() -> None:
     assert isinstance(pipeloop.__version__, str)
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", pipeloop.__version__)
+
+
+def test_secret_masking_is_public() -> None:
+    import logging
+
+    from pipeloop.datasets import secrets
+
+    assert {"MaskSecretsFilter", "SecretMasker"} <= set(pipeloop.__all__)
+    assert pipeloop.MaskSecretsFilter is secrets.MaskSecretsFilter
+    assert pipeloop.SecretMasker is secrets.SecretMasker
+    assert issubclass(pipeloop.MaskSecretsFilter, logging.Filter)
+    assert secrets.__all__ == sorted(secrets.__all__)

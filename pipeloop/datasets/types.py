@@ -31,6 +31,7 @@ from typing import Any
 
 from pipeloop.datasets.base import AbstractDataset
 from pipeloop.datasets.kedro_adapter import KedroDataset, is_kedro_dataset_class, kedro_version
+from pipeloop.datasets.secrets import SecretMasker, secret_strings
 from pipeloop.errors import ConfigError
 
 __all__ = [
@@ -45,14 +46,13 @@ __all__ = [
 ]
 
 _PACKAGE = "pipeloop.datasets"
-_NOT_DATASETS = frozenset({"base", "catalog", "config", "interpolation", "kedro_adapter",
-                           "patterns", "runtime_params", "types", "yaml_loader"})
+_NOT_DATASETS = frozenset({"atomic", "base", "catalog", "config", "interpolation",
+                           "kedro_adapter", "patterns", "remote", "runtime_params", "secrets",
+                           "types", "yaml_loader"})
 _KEDRO_DATASETS = "kedro_datasets"
 _KEDRO_PREFIXES = ("kedro_datasets.", "kedro.io.", "kedro.extras.datasets.")
 _KEDRO_INSTALL = "pip install 'pipeloop[kedro]'"
 _MASK = "***"
-# Shorter strings are not masked in messages: hiding every "s3" or "eu" would garble them.
-_MIN_SECRET_LENGTH = 4
 
 
 # -- credentials ----------------------------------------------------------------------------
@@ -95,25 +95,15 @@ def resolve_credentials(
     return {key: resolve(key, value) for key, value in config.items()}
 
 
-def secret_strings(value: Any) -> set[str]:
-    """Every string inside ``value`` (a credentials mapping) long enough to be masked;
-    numbers count as the text they are written as (a numeric PIN is a secret too)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, str):
-        return {value} if len(value) >= _MIN_SECRET_LENGTH else set()
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        return set().union(*(secret_strings(inner) for inner in value))
-    return set()
-
-
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret replaced by ``***``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, _MASK)
-    return text
+    """``text`` with every occurrence of each secret (in its quoted forms too) replaced by
+    ``***``."""
+    return _masker(frozenset(secrets)).mask(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _masker(secrets: frozenset[str]) -> SecretMasker:
+    return SecretMasker(secrets)
 
 
 # -- type: ----------------------------------------------------------------------------------
