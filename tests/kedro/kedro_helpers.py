@@ -215,7 +215,7 @@ def kedro_run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     the repository, and Kedro's telemetry off (the tests run offline)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env.update(KEDRO_DISABLE_TELEMETRY="true", DO_NOT_TRACK="1", COLUMNS="200",
+    env.update(KEDRO_DISABLE_TELEMETRY="true", DO_NOT_TRACK="1", COLUMNS="200", MPLBACKEND="Agg",
                PYTHONWARNINGS="ignore")
     return subprocess.run([sys.executable, "-m", "kedro", "run", *args], cwd=project,
                           env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -232,3 +232,94 @@ def data_files(project: Path) -> dict[str, bytes]:
     root = project / "data"
     return {path.relative_to(root).as_posix(): path.read_bytes()
             for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+# -- the spaceflights project --------------------------------------------------------------
+
+SPACEFLIGHTS = Path(__file__).parent / "spaceflights"
+
+
+def write_shuttles(path: Path, rows: int = 40) -> None:
+    """The raw shuttles table as an Excel file (generated: the repository keeps no binary
+    data). Deterministic, so two runs read the same data."""
+    import random
+
+    import pandas as pd
+
+    rng = random.Random(11)
+    frame = pd.DataFrame({
+        "id": range(2000, 2000 + rows),
+        "shuttle_location": [rng.choice(["Sao Tome", "Wallis", "Niue"]) for _ in range(rows)],
+        "shuttle_type": [rng.choice(["Type V5", "Type F5", "Type A2"]) for _ in range(rows)],
+        "engine_type": [rng.choice(["Quantum", "Plasma"]) for _ in range(rows)],
+        "engines": [float(rng.randint(1, 4)) for _ in range(rows)],
+        "passenger_capacity": [rng.randint(2, 12) for _ in range(rows)],
+        "crew": [float(rng.randint(1, 6)) for _ in range(rows)],
+        "d_check_complete": [rng.choice(["t", "f"]) for _ in range(rows)],
+        "moon_clearance_complete": [rng.choice(["t", "f"]) for _ in range(rows)],
+        "price": [f"${rng.randint(900, 5000):,}.0" for _ in range(rows)],
+        "company_id": [1000 + rng.randrange(30) for _ in range(rows)],
+    })
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_excel(path, index=False, engine="openpyxl")
+
+
+def copy_spaceflights(target: Path) -> Path:
+    """A runnable copy of the spaceflights project at ``target``, its Excel data made."""
+    import shutil
+
+    shutil.copytree(SPACEFLIGHTS, target,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    write_shuttles(target / "data" / "01_raw" / "shuttles.xlsx")
+    return target
+
+
+#: ``from kedro... import`` lines a project writes, and pipeloop's spelling of each.
+PIPELOOP_IMPORTS = {
+    "from kedro.pipeline import": "from pipeloop import",
+    "from kedro.framework.project import": "from pipeloop import",
+    "from kedro.framework.hooks import": "from pipeloop import",
+    "from kedro.io import": "from pipeloop import",
+}
+
+
+def rewrite_kedro_imports(project: Path) -> list[Path]:
+    """Rewrite ``from kedro... import`` to ``from pipeloop import`` in every Python file of
+    ``project`` (the only change a Kedro project needs to run under ``pipeloop run``, once
+    pipeloop has ``find_pipelines`` and ``hook_impl``); return the files changed."""
+    changed = []
+    for path in sorted(project.rglob("*.py")):
+        text = original = path.read_text()
+        for kedro, pipeloop in PIPELOOP_IMPORTS.items():
+            text = text.replace(kedro, pipeloop)
+        if text != original:
+            path.write_text(text)
+            changed.append(path)
+    return changed
+
+
+def pipeloop_run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``pipeloop run --project project *args`` with this interpreter."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+    main = "from pipeloop.cli.main import main; main()"
+    return subprocess.run([sys.executable, "-c", main, "run", "--project", str(project), *args],
+                          cwd=project, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def output_files(project: Path) -> dict[str, bytes]:
+    """What a run wrote under ``project/data`` (not the raw inputs), by path, with the
+    version folder of versioned datasets left out (it is the run's timestamp)."""
+    root = project / "data"
+    found = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if not path.is_file() or relative.parts[0] == "01_raw":
+            continue
+        parts = list(relative.parts)
+        if len(parts) >= 3 and parts[-3] == parts[-1]:  # name/<version>/name
+            del parts[-2]
+        found["/".join(parts)] = path.read_bytes()
+    return found

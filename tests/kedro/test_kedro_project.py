@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("kedro")
 pytest.importorskip("kedro_datasets")
 
-from kedro_helpers import TOY_FILES, data_files, hook_calls, kedro_run, write_files  # noqa: E402
+from kedro_helpers import TOY_FILES, data_files, hook_calls, kedro_run, write_files
 
 RUNNERS = ["pipeloop.kedro.SequentialRunner", "pipeloop.kedro.ThreadRunner",
            "pipeloop.kedro.ParallelRunner"]
