@@ -1,10 +1,6 @@
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import plotly.graph_objs as go  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import plotly.graph_objs as go
 
 
 def compare_passenger_capacity_exp(preprocessed_shuttles: pd.DataFrame) -> pd.DataFrame:

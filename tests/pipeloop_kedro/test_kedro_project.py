@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("kedro")
+pytest.importorskip("kedro", minversion="1.0")
 pytest.importorskip("kedro_datasets")
 
 from kedro_helpers import TOY_FILES, data_files, hook_calls, kedro_run, write_files

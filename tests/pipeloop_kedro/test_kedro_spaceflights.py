@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("kedro")
+pytest.importorskip("kedro", minversion="1.0")
 pytest.importorskip("kedro_datasets")
 pytest.importorskip("openpyxl")
 pytest.importorskip("plotly")
