@@ -23,7 +23,7 @@ import abc
 import asyncio
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 
@@ -130,7 +130,9 @@ class _PipeloopKedroRunner(KedroAbstractRunner):
         translation = translate_pipeline(pipeline)
         run_catalog = translate_catalog(catalog, pipeline.datasets(),
                                         order_datasets=translation.order_datasets)
-        relay = KedroHookRelay(hook_manager or _NullPluginManager(), catalog,
+        # Kedro's null manager answers every hook with None, as the relay expects.
+        manager = cast("PluginManager", hook_manager or _NullPluginManager())
+        relay = KedroHookRelay(manager, catalog,
                                translation.kedro_nodes, run_id=run_id,
                                hidden=translation.order_datasets)
 
