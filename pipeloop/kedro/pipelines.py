@@ -72,7 +72,7 @@ class _KedroCall:
         # Read by pipeloop's logs, which name a node's function.
         self.__name__ = getattr(kedro_node.func, "__name__", type(self).__name__)
 
-    def __call__(self, **inputs: Any) -> dict[str, Any]:
+    def __call__(self, /, **inputs: Any) -> dict[str, Any]:
         visible = {name: data for name, data in inputs.items() if name not in self.hidden_inputs}
         outputs: dict[str, Any] = self.kedro_node.run(visible)
         # Any value but None will do: a dataset refuses to save None.
@@ -91,7 +91,7 @@ class _AsyncKedroCall(_KedroCall):
         self.inner = node(kedro_node.func, kedro_node._inputs, kedro_node._outputs,
                           name=kedro_node.name)
 
-    async def __call__(self, **inputs: Any) -> dict[str, Any]:  # type: ignore[override]
+    async def __call__(self, /, **inputs: Any) -> dict[str, Any]:  # type: ignore[override]
         visible = {name: data for name, data in inputs.items() if name not in self.hidden_inputs}
         outputs = await self.inner.arun(visible)
         outputs.update(dict.fromkeys(self.hidden_outputs, True))

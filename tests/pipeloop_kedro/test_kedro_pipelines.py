@@ -64,3 +64,11 @@ def test_the_reader_of_another_format_reads_what_the_writer_saved(tmp_path: Path
     result = pipeloop.kedro.ThreadRunner().run(kedro, catalog, _create_hook_manager())
     assert result["y"].load() == "41"
     assert "pipeloop" not in " ".join(catalog.keys())
+
+
+def test_any_dataset_name_reaches_the_function() -> None:
+    """Names are passed by keyword to pipeloop's node: even ``self`` and ``params:x``."""
+    kedro = Pipeline([node(scale, ["self", "params:x"], "out", name="scale")])
+    catalog = DataCatalog({"self": MemoryDataset(4), "params:x": MemoryDataset(5)})
+    result = pipeloop.kedro.SequentialRunner().run(kedro, catalog, _create_hook_manager())
+    assert result["out"].load() == 20
