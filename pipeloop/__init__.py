@@ -20,6 +20,7 @@ if typing.TYPE_CHECKING:
     from pipeloop.datasets.secrets import MaskSecretsFilter as MaskSecretsFilter
     from pipeloop.datasets.secrets import SecretMasker as SecretMasker
     from pipeloop.engine.discovery import find_pipelines as find_pipelines
+    from pipeloop.engine.hooks import hook_impl as hook_impl
     from pipeloop.engine.node import Node as Node
     from pipeloop.engine.node import node as node
     from pipeloop.engine.pipeline import Pipeline as Pipeline
@@ -58,6 +59,7 @@ _LAZY = {
     "SequentialRunner": "pipeloop.engine.runners.sequential",
     "ThreadRunner": "pipeloop.engine.runners.thread",
     "find_pipelines": "pipeloop.engine.discovery",
+    "hook_impl": "pipeloop.engine.hooks",
     "node": "pipeloop.engine.node",
     "pipeline": "pipeloop.engine.pipeline",
 }
@@ -85,6 +87,7 @@ __all__ = [
     "__version__",
     "errors",
     "find_pipelines",
+    "hook_impl",
     "node",
     "pipeline",
 ]

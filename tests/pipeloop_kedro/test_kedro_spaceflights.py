@@ -71,12 +71,12 @@ def test_rewrite_kedro_imports_leaves_no_kedro_import(tmp_path: Path) -> None:
         assert "from kedro" not in path.read_text(), path
 
 
-@pytest.mark.xfail(reason="needs issue 12 parts 1-4", strict=False)
+@pytest.mark.parametrize("runner", ["SequentialRunner", "ThreadRunner", "ParallelRunner"])
 def test_pipeloop_run_runs_the_project_with_imports_changed(
-    kedro_outputs: dict[str, bytes], tmp_path: Path
+    kedro_outputs: dict[str, bytes], tmp_path: Path, runner: str
 ) -> None:
     project = copy_spaceflights(tmp_path / "spaceflights")
     rewrite_kedro_imports(project)
-    result = pipeloop_run(project, PARAMS)
+    result = pipeloop_run(project, PARAMS, "--runner", runner)
     assert result.returncode == 0, result.stdout + result.stderr
     assert output_files(project) == kedro_outputs
