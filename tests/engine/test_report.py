@@ -97,7 +97,9 @@ async def test_report_after_node_timeout(local_runner: AbstractRunner) -> None:
     RELEASE.clear()
     pipeline = Pipeline([
         node(double, "x", "a", name="first"),
-        node(block, "a", "b", name="slow", timeout=0.5),
+        # A plain node on the event loop's thread (sequential) cannot be stopped mid-call.
+        node(sleep_long if isinstance(local_runner, SequentialRunner) else block,
+             "a", "b", name="slow", timeout=0.5),
     ])
     report = RunReport()
     try:
