@@ -49,7 +49,14 @@ def _import_path(path: str) -> Any:
     if not path or path.endswith(":"):
         raise UsageProblem(f"Invalid runner path {path!r}: use 'package.module:RunnerClass'.")
     try:
-        return pkgutil.resolve_name(path)
+        try:
+            return pkgutil.resolve_name(path)
+        except ModuleNotFoundError as exc:
+            # Kedro's guide spells a project's runner src.<pkg>.runner.Class; the project's
+            # src/ folder is on sys.path, so the package is importable without "src.".
+            if not path.startswith("src.") or exc.name != "src":
+                raise
+            return pkgutil.resolve_name(path.removeprefix("src."))
     except ValueError:
         raise UsageProblem(
             f"Invalid runner path {path!r}: use 'package.module:RunnerClass'."

@@ -308,3 +308,78 @@ async def test_hooks_run_in_the_parent_for_the_process_policy() -> None:
     await ParallelRunner(max_workers=1).run(single(), DataCatalog({"x": MemoryDataset(2)}),
                                             hooks=[hooks])
     assert hooks.nodes == ["double"]
+
+
+class _BrokenSave(MemoryDataset):
+    def save(self, data: Any) -> None:  # type: ignore[override]
+        raise OSError("disk full")
+
+
+async def test_a_failing_save_belongs_to_its_node(local_runner: AbstractRunner) -> None:
+    from pipeloop import RunReport
+    from pipeloop.errors import DatasetError
+
+    hooks = RecordingHooks()
+    report = RunReport()
+    with pytest.raises(DatasetError, match="disk full"):
+        await local_runner.run(single(), DataCatalog({"x": MemoryDataset(2), "y": _BrokenSave()}),
+                               hooks=[hooks], report=report)
+    errors = hooks.named("on_node_error")
+    assert [call.kwargs["node"].name for call in errors] == ["double"]
+    assert isinstance(errors[0].kwargs["error"], DatasetError)
+    assert report.failed_nodes == ["double"]
+    assert isinstance(report.errors["double"], DatasetError)
+
+
+async def test_an_observer_hook_that_raises_is_logged_once_and_disabled(
+        local_runner: AbstractRunner, caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+
+    class Broken:
+        def after_node_run(self, node: Node) -> None:
+            calls.append(node.name)
+            raise RuntimeError("progress bar broke")
+
+    pipe = Pipeline([node(double, "x", "y", name="first"), node(double, "y", "z", name="second")])
+    result = await local_runner.run(pipe, DataCatalog({"x": MemoryDataset(2)}), hooks=[Broken()])
+    assert result == {"z": 8}
+    assert calls == ["first"]  # disabled after it raised
+    logged = [r for r in caplog.records if r.name == "pipeloop.hooks" and r.exc_info]
+    assert len(logged) == 1 and "progress bar broke" in str(logged[0].exc_info[1])
+
+
+async def test_before_node_run_that_replaces_inputs_and_raises_fails_the_node() -> None:
+    class Replacer:
+        def before_node_run(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+            raise RuntimeError("cannot replace")
+
+    from pipeloop import RunReport
+
+    report = RunReport()
+    with pytest.raises(RuntimeError, match="cannot replace"):
+        await SequentialRunner().run(single(), DataCatalog({"x": MemoryDataset(2)}),
+                                     hooks=[Replacer()], report=report)
+    assert report.failed_nodes == ["double"]
+
+
+async def test_on_node_start_and_end_fire_once_per_node_with_state(
+        local_runner: AbstractRunner) -> None:
+    from pipeloop import NodeState
+
+    starts: list[str] = []
+    ends: list[tuple[str, object, object]] = []
+
+    class Watch:
+        def on_node_start(self, node: Node) -> None:
+            starts.append(node.name)
+
+        def on_node_end(self, node: Node, error: BaseException | None, state: object) -> None:
+            ends.append((node.name, error, state))
+
+    pipe = Pipeline([node(double, "x", "y", name="first"), node(fail, "y", "z", name="bad")])
+    with pytest.raises(ValueError, match="hook test failure"):
+        await local_runner.run(pipe, DataCatalog({"x": MemoryDataset(2)}), hooks=[Watch()])
+    assert starts == ["first", "bad"]
+    assert [(name, state) for name, _, state in ends] == [
+        ("first", NodeState.COMPLETED), ("bad", NodeState.FAILED)]
+    assert ends[0][1] is None and isinstance(ends[1][1], ValueError)

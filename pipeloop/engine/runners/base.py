@@ -64,6 +64,11 @@ _LIMITERS: RunVar[WeakKeyDictionary[AbstractRunner, anyio.CapacityLimiter]] = Ru
 _RUN_ARGUMENTS = ("hook_manager", "hooks", "run_id", "session_id", "keep_going", "report")
 
 
+#: Set while a subclass's ``_run`` runs; ``AbstractRunner._run`` records a request in it.
+_SCHEDULE_REQUESTS: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar(
+    "pipeloop_schedule_requests", default=None)
+
+
 def limiter_for(runner: AbstractRunner, capacity: int) -> anyio.CapacityLimiter:
     """The capacity limiter of ``runner`` in the running event loop (made on first use), so
     concurrent runs of one runner share its workers."""
@@ -347,9 +352,18 @@ class AbstractRunner:
         takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
         arguments = {name: available[name] for name in _RUN_ARGUMENTS
                      if takes_all or name in parameters}
-        result = self._run(pipeline, run_catalog, **arguments)
-        if inspect.isawaitable(result):
-            await result
+        requests: list[bool] = []
+        token = _SCHEDULE_REQUESTS.set(requests)
+        try:
+            result = self._run(pipeline, run_catalog, **arguments)
+            if inspect.isawaitable(result):
+                await result
+        finally:
+            _SCHEDULE_REQUESTS.reset(token)
+        if requests:  # the override called super()._run(): schedule as usual
+            async with self.open_run(pipeline, run_catalog) as context:
+                await self._schedule(pipeline, run_catalog, context, manager, run_id,
+                                     keep_going, report)
 
     def _run(self, pipeline: Pipeline, catalog: DataCatalog, **arguments: Any) -> Any:
         """Run every node of ``pipeline`` yourself, instead of the scheduler (Kedro's custom
@@ -357,9 +371,13 @@ class AbstractRunner:
 
         Declare any of ``hook_manager``, ``run_id``, ``session_id``, ``keep_going``,
         ``report`` to receive them. May be ``def`` or ``async def``. Not called unless a
-        subclass overrides it.
+        subclass overrides it. An override that calls ``super()._run(...)`` (as Kedro 1.x's
+        runners do) asks for the usual scheduling, which starts once the override returns.
         """
-        raise NotImplementedError  # pragma: no cover - run() schedules unless overridden
+        requests = _SCHEDULE_REQUESTS.get()
+        if requests is None:
+            raise RunnerError(f"{type(self).__name__}._run() is called by run(), not directly.")
+        requests.append(True)
 
     def run_sync(
         self,
