@@ -165,7 +165,8 @@ def _code_reasons(current: NodeFingerprint, parts: Mapping[str, Any]) -> list[st
     return reasons
 
 
-def _reasons(current: NodeFingerprint, parts: Mapping[str, Any]) -> list[str]:
+def _reasons(current: NodeFingerprint, parts: Mapping[str, Any],
+             produced: set[str]) -> list[str]:
     reasons = _code_reasons(current, parts)
     old_params: Mapping[str, str] = parts.get("params", {})
     for key in sorted(set(old_params) | set(current.params)):
@@ -174,9 +175,9 @@ def _reasons(current: NodeFingerprint, parts: Mapping[str, Any]) -> list[str]:
     old_inputs: Mapping[str, str | None] = parts.get("inputs", {})
     for key in sorted(set(old_inputs) | set(current.inputs)):
         value = current.inputs.get(key)
-        if value is None and key in current.inputs:
+        if value is None and key in current.inputs and key not in produced:
             reasons.append(f"input `{key}` cannot be fingerprinted (counts as changed)")
-        elif old_inputs.get(key) != value:
+        elif value is None or old_inputs.get(key) != value:
             reasons.append(f"input `{key}` changed")
     if list(parts.get("outputs", [])) != list(current.outputs):
         reasons.append("outputs changed")
@@ -205,6 +206,7 @@ async def check_staleness(
                                               hash_cache=store, identities=identities)
     persisted = {name: bool(getattr(catalog.get(name), "persistent", False))
                  for name in pipeline.all_outputs()}
+    produced = pipeline.all_outputs()
     statuses: dict[str, NodeStatus] = {}
     for item in pipeline.nodes:
         current = fingerprints[item.name]
@@ -215,7 +217,8 @@ async def check_staleness(
         if record is None:
             reasons.append("never run")
         elif record.fingerprint is None or record.fingerprint != current.digest:
-            reasons += _reasons(current, record.parts) or ["fingerprint changed"]
+            reasons += (_reasons(current, record.parts, produced)
+                        or ["fingerprint changed"])
         if record is not None and not reasons:
             for output in item.outputs:
                 if not persisted[output]:
