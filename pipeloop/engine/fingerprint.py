@@ -250,7 +250,8 @@ def node_code_fingerprint(node: Node) -> str:
 
 def output_fingerprint(node_fingerprint: str | None, output: str) -> str | None:
     """The fingerprint of dataset ``output`` as written by a node with that fingerprint."""
-    return None if node_fingerprint is None else _digest("output", node_fingerprint, output)
+    # No second hash: the node's digest already covers everything, and this runs per output.
+    return None if node_fingerprint is None else f"{node_fingerprint}/{output}"
 
 
 # -- files and datasets ---------------------------------------------------------------------

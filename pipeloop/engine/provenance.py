@@ -19,7 +19,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from pipeloop.datasets.catalog import DataCatalog
     from pipeloop.engine.node import Node
     from pipeloop.engine.pipeline import Pipeline
+    from pipeloop.engine.report import RunReport
 
 __all__ = ["NodeRecord", "OutputRecord", "ProvenanceRecorder", "ProvenanceSnapshot",
            "ProvenanceStore", "default_store_path"]
@@ -208,35 +209,54 @@ class ProvenanceStore:
 
 
 class ProvenanceRecorder:
-    """A run hook that records every node that completes, once its outputs are saved.
+    """A run hook that records every node that completed, after its outputs were saved.
 
-    Nodes whose outputs are all in memory are written in one transaction when the run ends
-    (a crash loses only those, which then simply run again); a node with persisted outputs
-    is written as soon as they are saved, together with any waiting ones.
+    By default the records are written in one transaction when the run ends: after a
+    success every node completed; after a failure, the nodes ``report`` (the run's
+    :class:`~pipeloop.engine.report.RunReport`) lists as completed, or none without one.
+    That costs nothing per node. With ``eager=True`` each node is recorded as soon as its
+    last output is saved (``on_node_end``; nodes whose outputs are all in memory are batched
+    with the next persisted one or the end of the run), so a killed process keeps what it
+    finished, at the cost of one hook call per node. Whatever is not recorded just runs
+    again next time.
 
     Args:
         store: where to record.
         fingerprints: node name -> fingerprint, when already computed (by a staleness
             check before the run); otherwise they are computed when the run starts.
+        report: the run's report, to know which nodes completed when a run fails.
+        eager: record node by node instead of at the end.
 
     One recorder serves one run at a time.
     """
 
+    #: Set on eager recorders only (a hook the scheduler then calls for every node).
+    on_node_end: Callable[[Node, BaseException | None], Awaitable[None]]
+
     def __init__(self, store: ProvenanceStore, *,
-                 fingerprints: Mapping[str, NodeFingerprint] | None = None) -> None:
+                 fingerprints: Mapping[str, NodeFingerprint] | None = None,
+                 report: RunReport | None = None, eager: bool = False) -> None:
         self.store = store
         self._given = fingerprints
+        self._report = report
         self._fingerprints: Mapping[str, NodeFingerprint] = {}
         self._catalog: DataCatalog | None = None
+        self._pipeline: Pipeline | None = None
         self._run_id: str | None = None
         self._persisted: dict[str, bool] = {}
-        self._pending: list[tuple[str, NodeFingerprint | None]] = []
+        self._pending: list[Node] = []
+        self._recorded: set[str] = set()
+        if eager:
+            # An instance attribute, so that only eager recorders are called per node.
+            self.on_node_end = self._on_node_end
 
     async def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline,
                                   catalog: DataCatalog) -> None:
         self._catalog = catalog
+        self._pipeline = pipeline
         self._run_id = run_params.get("run_id")
         self._pending = []
+        self._recorded = set()
         if self._given is not None:
             self._fingerprints = self._given
         else:
@@ -249,32 +269,42 @@ class ProvenanceRecorder:
             persisted[name] = dataset is not None and bool(getattr(dataset, "persistent", False))
         self._persisted = persisted
 
-    async def on_node_end(self, node: Node, error: BaseException | None) -> None:
+    async def _on_node_end(self, node: Node, error: BaseException | None) -> None:
         if error is not None:
             return
-        name = node.name
-        self._pending.append((name, self._fingerprints.get(name)))
+        self._pending.append(node)
         persisted = self._persisted
         if any(persisted.get(output, False) for output in node.outputs):
-            await self._flush(node)
+            await self._flush()
 
-    async def _flush(self, node: Node | None = None) -> None:
+    async def _flush(self) -> None:
+        assert self._catalog is not None
+        pending, self._pending = self._pending, []
+        nodes: list[tuple[str, NodeFingerprint | None]] = []
         outputs = []
-        if node is not None:
-            assert self._catalog is not None
-            fingerprint = self._fingerprints.get(node.name)
-            for output in node.outputs:
+        for item in pending:
+            name = item.name
+            if name in self._recorded:
+                continue
+            self._recorded.add(name)
+            fingerprint = self._fingerprints.get(name)
+            nodes.append((name, fingerprint))
+            for output in item.outputs:
                 if self._persisted.get(output, False):
                     identity = await dataset_identity(self._catalog[output],
                                                       hash_cache=self.store)
                     value = fingerprint.output(output) if fingerprint is not None else None
-                    outputs.append((output, node.name, value, identity))
-        pending, self._pending = self._pending, []
-        if pending or outputs:
-            await self.store.record(pending, outputs, run_id=self._run_id)
+                    outputs.append((output, name, value, identity))
+        if nodes:
+            await self.store.record(nodes, outputs, run_id=self._run_id)
 
     async def after_pipeline_run(self) -> None:
+        assert self._pipeline is not None
+        self._pending = self._pipeline.nodes
         await self._flush()
 
     async def on_pipeline_error(self) -> None:
+        if self._report is not None and self._pipeline is not None:
+            completed = set(self._report.completed_nodes)
+            self._pending = [item for item in self._pipeline.nodes if item.name in completed]
         await self._flush()

@@ -14,6 +14,7 @@ from pipeloop import DataCatalog, Pipeline, SequentialRunner, ThreadRunner, node
 from pipeloop.datasets import TextDataset
 from pipeloop.engine.fingerprint import dataset_identity
 from pipeloop.engine.provenance import ProvenanceRecorder, ProvenanceStore, default_store_path
+from pipeloop.engine.report import RunReport
 
 
 def shout(text: str) -> str:
@@ -86,24 +87,42 @@ async def test_a_node_is_recorded_only_after_its_outputs_are_saved(tmp_path: Pat
                            "mid": Watching(tmp_path / "mid.txt")})
     pipe = Pipeline([node(shout, "raw", "mid", name="shout"),
                      node(check, "mid", "last", name="check")])
-    await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store, eager=True)])
     assert "shout" not in seen["during save"]
     assert "shout" in seen["downstream"]  # written as soon as its persisted output was
 
 
-async def test_a_failed_node_keeps_its_earlier_record(tmp_path: Path) -> None:
+async def test_a_recorder_at_the_end_costs_no_hook_per_node(tmp_path: Path) -> None:
+    store = ProvenanceStore(tmp_path / "p.db")
+    assert getattr(ProvenanceRecorder(store), "on_node_end", None) is None
+    assert callable(ProvenanceRecorder(store, eager=True).on_node_end)
+
+
+@pytest.mark.parametrize("how", ["report", "eager"])
+async def test_a_failed_node_keeps_its_earlier_record(tmp_path: Path, how: str) -> None:
     store = ProvenanceStore(tmp_path / "p.db")
     pipe, catalog = make(tmp_path)
     await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)],
                                  run_id="good")
     pipe, catalog = make(tmp_path, second=boom)
+    report = RunReport()
+    recorder = (ProvenanceRecorder(store, report=report) if how == "report"
+                else ProvenanceRecorder(store, eager=True))
     with pytest.raises(ValueError, match="boom"):
-        await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)],
-                                     run_id="bad")
+        await SequentialRunner().run(pipe, catalog, hooks=[recorder], run_id="bad",
+                                     report=report)
     snapshot = await store.snapshot()
     assert snapshot.nodes["shout"].run_id == "bad"  # it completed, and was recorded
     assert snapshot.nodes["second"].run_id == "good"
     assert snapshot.outputs["out"].run_id == "good"
+
+
+async def test_a_failed_run_without_a_report_records_nothing(tmp_path: Path) -> None:
+    store = ProvenanceStore(tmp_path / "p.db")
+    pipe, catalog = make(tmp_path, second=boom)
+    with pytest.raises(ValueError, match="boom"):
+        await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    assert not (await store.snapshot()).nodes  # unknown what completed: all run again
 
 
 async def test_concurrent_runs_share_one_store(tmp_path: Path) -> None:
