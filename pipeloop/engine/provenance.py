@@ -31,6 +31,7 @@ from pipeloop.engine.fingerprint import (
     NodeFingerprint,
     dataset_identity,
     fingerprint_pipeline,
+    is_parameter,
 )
 
 if TYPE_CHECKING:
@@ -152,6 +153,19 @@ class ProvenanceStore:
             connection.close()
         return ProvenanceSnapshot(nodes, outputs)
 
+    def _read_outputs(self, names: list[str]) -> ProvenanceSnapshot:
+        if not self.path.exists() or not names:
+            return ProvenanceSnapshot({}, {})
+        connection = self._connect()
+        try:
+            marks = ", ".join("?" * len(names))
+            outputs = {row[0]: OutputRecord(*row) for row in connection.execute(
+                "SELECT dataset, node, fingerprint, identity, run_id, recorded_at FROM outputs "
+                f"WHERE dataset IN ({marks})", names)}
+        finally:
+            connection.close()
+        return ProvenanceSnapshot({}, outputs)
+
     # HashCache, for fingerprint.file_digest (already in a worker thread)
 
     def cached_digest(self, path: str, key: FileKey) -> str | None:
@@ -175,6 +189,10 @@ class ProvenanceStore:
     async def snapshot(self) -> ProvenanceSnapshot:
         """Every node and output record, read at once."""
         return await anyio.to_thread.run_sync(self._read_snapshot)
+
+    async def output_records(self, names: Iterable[str]) -> ProvenanceSnapshot:
+        """Only the output records of datasets ``names`` (no node records)."""
+        return await anyio.to_thread.run_sync(self._read_outputs, sorted(set(names)))
 
     async def record(
         self,
@@ -260,7 +278,8 @@ class ProvenanceRecorder:
         if self._given is not None:
             self._fingerprints = self._given
         else:
-            snapshot = await self.store.snapshot()
+            raw = [name for name in pipeline.inputs() if not is_parameter(name)]
+            snapshot = await self.store.output_records(raw)
             self._fingerprints = await fingerprint_pipeline(
                 pipeline, catalog, recorded=snapshot, hash_cache=self.store)
         persisted: dict[str, bool] = {}
