@@ -21,6 +21,10 @@ if typing.TYPE_CHECKING:
     from pipeloop.engine.node import node as node
     from pipeloop.engine.pipeline import Pipeline as Pipeline
     from pipeloop.engine.pipeline import pipeline as pipeline
+    from pipeloop.engine.project import Project as Project
+    from pipeloop.engine.report import NodeState as NodeState
+    from pipeloop.engine.report import RunReport as RunReport
+    from pipeloop.engine.report import RunStatus as RunStatus
     from pipeloop.engine.runners.base import AbstractRunner as AbstractRunner
     from pipeloop.engine.runners.dask import DaskRunner as DaskRunner
     from pipeloop.engine.runners.dry import DryRunner as DryRunner
@@ -40,8 +44,12 @@ _LAZY = {
     "LambdaDataset": "pipeloop.datasets.lambda_",
     "MemoryDataset": "pipeloop.datasets.memory",
     "Node": "pipeloop.engine.node",
+    "NodeState": "pipeloop.engine.report",
     "ParallelRunner": "pipeloop.engine.runners.process",
     "Pipeline": "pipeloop.engine.pipeline",
+    "Project": "pipeloop.engine.project",
+    "RunReport": "pipeloop.engine.report",
+    "RunStatus": "pipeloop.engine.report",
     "SequentialRunner": "pipeloop.engine.runners.sequential",
     "ThreadRunner": "pipeloop.engine.runners.thread",
     "node": "pipeloop.engine.node",
@@ -58,8 +66,12 @@ __all__ = [
     "LambdaDataset",
     "MemoryDataset",
     "Node",
+    "NodeState",
     "ParallelRunner",
     "Pipeline",
+    "Project",
+    "RunReport",
+    "RunStatus",
     "SequentialRunner",
     "ThreadRunner",
     "__version__",

@@ -18,6 +18,8 @@ refused", or one of the specific classes below for a precise reaction::
     │   ├── DatasetAlreadyExistsError
     │   └── VersionError          a versioned dataset's version is missing or taken
     └── ConfigError               project or catalog configuration is invalid (ValueError)
+        ├── ProjectNotFoundError  no project where one was looked for
+        └── ResumeError           nothing to resume, or the last run has not ended
 
 A class marked with a builtin also subclasses it: it is what Kedro raises in the same place
 (``node()`` and ``Pipeline`` raise ``ValueError``, a function that cannot take a node's inputs
@@ -44,13 +46,27 @@ __all__ = [
     "NodesFailedError",
     "PipelineError",
     "PipeloopError",
+    "ProjectNotFoundError",
+    "ResumeError",
     "RunnerError",
     "VersionError",
 ]
 
 
 class PipeloopError(Exception):
-    """Base class of every error pipeloop raises on purpose."""
+    """Base class of every error pipeloop raises on purpose.
+
+    Attributes:
+        hint: what to do about it, when the message alone does not say (the CLI prints it
+            on a line of its own).
+    """
+
+    hint: str | None = None
+
+    def with_hint(self, hint: str | None) -> PipeloopError:
+        """This error, with :attr:`hint` set (for ``raise Error(...).with_hint(...)``)."""
+        self.hint = hint
+        return self
 
 
 class NodeError(PipeloopError, ValueError):
@@ -118,6 +134,16 @@ class ConfigError(PipeloopError, ValueError):
     """Raised for invalid project, catalog, parameter or credentials configuration; the
     message names the file, entry or option at fault. A ``ValueError``, as Kedro's config
     loader raises for invalid configuration."""
+
+
+class ProjectNotFoundError(ConfigError):
+    """Raised by ``Project.load`` when the folder (or, without one, the current folder and
+    its parents) holds no project's ``pyproject.toml``."""
+
+
+class ResumeError(ConfigError):
+    """Raised by ``Project.resume`` (and ``pipeloop run --resume``) when no failed or
+    interrupted run is left to finish, or the newest run has not recorded how it ended."""
 
 
 class NodesFailedError(PipeloopError, ExceptionGroup[Exception]):

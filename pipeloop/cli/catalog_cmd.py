@@ -6,6 +6,7 @@ Datasets the catalog does not hold are listed apart: a run keeps them in memory
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,12 @@ import click
 import yaml
 
 from pipeloop.cli.common import conf_options, project_option
-from pipeloop.cli.conf import load_catalog
+from pipeloop.cli.conf import open_project
 from pipeloop.cli.errors import reports_errors, verbose_option
 from pipeloop.cli.logs import command_logging
-from pipeloop.cli.project import find_project, inside
-from pipeloop.cli.registry import load_pipelines, select_pipelines
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.engine.pipeline import Pipeline
+from pipeloop.engine.registry import select_pipelines
 
 __all__ = ["catalog_group", "datasets_by_type"]
 
@@ -61,12 +61,11 @@ def catalog_group() -> None:
 def list_command(pipeline_names: tuple[str, ...], output_format: str, env: str | None,
                  conf_source: Path | None, project_path: Path | None) -> None:
     """List the datasets of each pipeline by type, and those that would be in memory."""
-    project = find_project(project_path)
     conf_source = conf_source.resolve() if conf_source else None
-    with command_logging(project.package), inside(project):
-        project.activate()
-        pipelines = load_pipelines(project)
-        catalog = load_catalog(project, env=env, conf_source=conf_source)
+    project = open_project(project_path, env=env, conf_source=conf_source)
+    with command_logging(project.package), contextlib.chdir(project.root):
+        pipelines = project.pipelines
+        catalog = project.catalog()
         names = list(pipeline_names) or sorted(pipelines)
         listing: dict[str, Any] = {
             name: datasets_by_type(select_pipelines(pipelines, [name]), catalog)

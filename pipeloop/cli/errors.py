@@ -28,16 +28,24 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from pipeloop.cli.masking import SecretMask, current_mask
-from pipeloop.errors import PipeloopError
+from pipeloop.errors import (
+    MissingInputsError,
+    PipelineError,
+    PipeloopError,
+    ProjectNotFoundError,
+    ResumeError,
+)
 
 __all__ = [
     "EXIT_FAILURE",
+    "EXIT_STATUSES",
     "EXIT_USAGE",
     "VERBOSE_ENV",
     "CliError",
     "Interrupted",
     "UsageProblem",
     "describe_exception",
+    "exit_status",
     "is_verbose",
     "print_traceback",
     "reports_errors",
@@ -141,6 +149,21 @@ def print_traceback(exc: BaseException) -> None:
     sys.stderr.write(current_mask().text("".join(traceback.format_exception(exc))))
 
 
+#: The exit status of each library error, first match wins: the one table of the CLI.
+EXIT_STATUSES: tuple[tuple[type[BaseException], int], ...] = (
+    (MissingInputsError, EXIT_FAILURE),
+    (ProjectNotFoundError, EXIT_USAGE),
+    (ResumeError, EXIT_USAGE),
+    (PipelineError, EXIT_USAGE),  # unknown pipeline names, filters that keep no node
+    (Exception, EXIT_FAILURE),
+)
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status a command ends with when ``exc`` stops it."""
+    return next(status for kind, status in EXIT_STATUSES if isinstance(exc, kind))
+
+
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Decorate a command so that any error ends as a short message and an exit status.
 
@@ -166,7 +189,8 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         except Exception as exc:
             if is_verbose():
                 print_traceback(exc)
-            error = CliError(describe_exception(exc))
+            kind = UsageProblem if exit_status(exc) == EXIT_USAGE else CliError
+            error = kind(describe_exception(exc), hint=getattr(exc, "hint", None))
             error.mask = current_mask()
             raise error from exc
 

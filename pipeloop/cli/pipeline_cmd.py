@@ -11,18 +11,17 @@ from pipeloop.cli.common import project_option
 from pipeloop.cli.describe import as_json, as_mermaid, as_text
 from pipeloop.cli.errors import reports_errors, verbose_option
 from pipeloop.cli.logs import command_logging
-from pipeloop.cli.project import find_project, inside
-from pipeloop.cli.registry import DEFAULT_PIPELINE, load_pipelines, select_pipelines
 from pipeloop.engine.pipeline import Pipeline
+from pipeloop.engine.project import Project
+from pipeloop.engine.registry import DEFAULT_PIPELINE, select_pipelines
 
 __all__ = ["pipeline_group"]
 
 
 def _project_pipelines(project_path: Path | None) -> dict[str, Pipeline]:
-    project = find_project(project_path)
-    with command_logging(project.package), inside(project):
-        project.activate()
-        return load_pipelines(project)
+    project = Project.load(project_path)
+    with command_logging(project.package):
+        return project.pipelines
 
 
 @click.group("pipeline")

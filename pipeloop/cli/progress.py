@@ -11,7 +11,6 @@ import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pipeloop.cli.lifecycle import NodeLifecycle
 from pipeloop.engine.node import Node
 from pipeloop.engine.pipeline import Pipeline
 
@@ -35,7 +34,7 @@ def wants_progress(option: bool | None) -> bool:
     return sys.stderr.isatty()
 
 
-class ProgressDisplay(NodeLifecycle):
+class ProgressDisplay:
     """A hook that draws the run's progress; use it as a context manager around the run.
 
     Args:
@@ -43,7 +42,6 @@ class ProgressDisplay(NodeLifecycle):
     """
 
     def __init__(self, *, force_terminal: bool = False) -> None:
-        super().__init__()
         self._force_terminal = force_terminal
         self._progress: Progress | None = None
         self._task: TaskID | None = None
@@ -82,11 +80,11 @@ class ProgressDisplay(NodeLifecycle):
     def before_pipeline_run(self, pipeline: Pipeline) -> None:
         self._update(total=len(pipeline.nodes))
 
-    def node_started(self, node: Node) -> None:
+    def on_node_start(self, node: Node) -> None:
         self._running[node] = None
         self._refresh()
 
-    def node_finished(self, node: Node, error: BaseException | None) -> None:
+    def on_node_end(self, node: Node, error: BaseException | None) -> None:
         self._running.pop(node, None)
         if error is None:
             self._update(advance=1)

@@ -14,7 +14,6 @@ filters of the run it resumes, and starts where that run stopped.
 from __future__ import annotations
 
 import logging
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,9 @@ import click
 from click.core import ParameterSource
 
 from pipeloop.cli.errors import CliError, UsageProblem
-from pipeloop.cli.run_record import RunRecord, RunStatus, read_record, record_path
+from pipeloop.engine.run_record import RunRecord
 
-__all__ = ["command_line", "log_resume", "recorded_options", "resume_options", "unfinished_run"]
+__all__ = ["command_line", "recorded_options", "resume_options"]
 
 logger = logging.getLogger("pipeloop.cli")
 
@@ -56,32 +55,8 @@ def recorded_options(options: dict[str, Any], conf_source: Path | None) -> dict[
     return recorded
 
 
-def unfinished_run(project_root: Path) -> RunRecord:
-    """The project's last run, which ``--resume`` is to finish.
-
-    Raises:
-        UsageProblem: there is no record, the last run completed, or it is still
-            ``running`` (still going, or killed before it could say how it ended).
-        CliError: the record cannot be read.
-    """
-    record = read_record(project_root)
-    if record is None:
-        raise UsageProblem("Nothing to resume: no run of this project is recorded "
-                           f"({record_path(project_root)} does not exist).")
-    if record.status is RunStatus.COMPLETED:
-        raise UsageProblem(f"Nothing to resume: the last run (started {record.started_at}) "
-                           "completed.")
-    if record.status is RunStatus.RUNNING:
-        raise UsageProblem(
-            f"Cannot resume: the last run (started {record.started_at}) has not recorded how "
-            "it ended; it is still running, or was killed before it could.",
-            hint=f"Run it again with: pipeloop run {shlex.join(record.argv)}".rstrip(),
-        )
-    return record
-
-
-def resume_options(ctx: click.Context, options: dict[str, Any], record: RunRecord,
-                   project_root: Path) -> dict[str, Any]:
+def resume_options(ctx: click.Context, options: dict[str, Any], record: RunRecord
+                   ) -> dict[str, Any]:
     """The options of the run that resumes ``record``: the recorded ones, with
     ``--from-nodes`` set to where it stopped, replaced by those typed alongside
     ``--resume``.
@@ -101,7 +76,7 @@ def resume_options(ctx: click.Context, options: dict[str, Any], record: RunRecor
         if typed.isdisjoint(group):
             for name in group:
                 if name in record.options:
-                    merged[name] = _restored(ctx, name, record.options[name], project_root)
+                    merged[name] = _restored(ctx, name, record.options[name], record)
     if record.resume_nodes:
         merged["from_nodes"] = (",".join(record.resume_nodes),)
     return merged
@@ -132,14 +107,6 @@ def command_line(ctx: click.Context, options: dict[str, Any]) -> list[str]:
     return argv
 
 
-def log_resume(record: RunRecord) -> None:
-    """Log which run is resumed, and from where."""
-    start = (f"from nodes {', '.join(record.resume_nodes)}" if record.resume_nodes
-             else "from the start")
-    logger.info("Resuming the last run (started %s, %s) %s.", record.started_at,
-                record.status.value, start)
-
-
 def _typed(ctx: click.Context, name: str) -> bool:
     return ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
 
@@ -156,13 +123,13 @@ def _flag(option: click.Option) -> str:
     return next((opt for opt in option.opts if opt.startswith("--")), option.opts[0])
 
 
-def _restored(ctx: click.Context, name: str, value: Any, project_root: Path) -> Any:
+def _restored(ctx: click.Context, name: str, value: Any, record: RunRecord) -> Any:
     """A recorded value, checked and converted as if typed (lists become tuples, paths
     ``Path``)."""
     option = _option(ctx, name)
     try:
         return option.type_cast_value(ctx, value)
     except click.BadParameter as exc:
-        raise CliError(f"The run record {record_path(project_root)} holds an invalid value "
+        raise CliError(f"The record of run {record.run_id} holds an invalid value "
                        f"for {_flag(option)}: {exc.format_message()}",
                        hint="Delete it, then run the pipeline without --resume.") from exc

@@ -9,10 +9,10 @@ and turns the first Ctrl-C or SIGTERM into a clean cancellation
 
 from __future__ import annotations
 
+import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,31 +21,21 @@ import anyio
 import click
 
 from pipeloop.cli.common import conf_options, project_option
-from pipeloop.cli.conf import load_catalog
-from pipeloop.cli.errors import CliError, UsageProblem, reports_errors, verbose_option
-from pipeloop.cli.failure import resume_nodes_after, run_failure, run_interrupted
+from pipeloop.cli.conf import open_project
+from pipeloop.cli.errors import UsageProblem, reports_errors, verbose_option
+from pipeloop.cli.failure import run_failure, run_interrupted
 from pipeloop.cli.interrupts import SignalWatcher
-from pipeloop.cli.lifecycle import RunRecorder
 from pipeloop.cli.logs import command_logging
 from pipeloop.cli.masking import current_mask
 from pipeloop.cli.options import parse_load_versions, parse_pairs, split_list
 from pipeloop.cli.progress import ProgressDisplay, wants_progress
-from pipeloop.cli.project import Project, find_project, inside
-from pipeloop.cli.registry import load_pipelines, select_pipelines
-from pipeloop.cli.resume import (
-    command_line,
-    log_resume,
-    recorded_options,
-    resume_options,
-    unfinished_run,
-)
-from pipeloop.cli.run_record import RunRecord, RunStatus
+from pipeloop.cli.resume import command_line, recorded_options, resume_options
 from pipeloop.cli.runners import BUILTIN_RUNNERS, check_choice, make_runner
 from pipeloop.cli.trace import TraceRecorder
-from pipeloop.datasets.catalog import DataCatalog
-from pipeloop.engine.pipeline import Pipeline
-from pipeloop.engine.runners.base import AbstractRunner
-from pipeloop.errors import PipelineError
+from pipeloop.engine.project import Project
+from pipeloop.engine.report import RunReport, RunStatus
+from pipeloop.engine.run_record import RunRecord
+from pipeloop.errors import ConfigError
 
 __all__ = ["run_command"]
 
@@ -58,32 +48,6 @@ class _RunCommand(click.Command):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta[_ARGV] = list(args)
         return super().parse_args(ctx, args)
-
-
-@dataclass(frozen=True)
-class _Filters:
-    """The pipeline filters, as ``Pipeline.filter`` keywords."""
-
-    tags: list[str]
-    from_nodes: list[str]
-    to_nodes: list[str]
-    node_names: list[str]
-    from_inputs: list[str]
-    to_outputs: list[str]
-    node_namespaces: list[str]
-
-    def apply(self, pipeline: Pipeline) -> Pipeline:
-        """``pipeline`` filtered; unchanged when no filter is given.
-
-        Raises:
-            UsageProblem: a filter names something unknown, or leaves no node.
-        """
-        if not any(vars(self).values()):
-            return pipeline
-        try:
-            return pipeline.filter(**vars(self))
-        except PipelineError as exc:
-            raise UsageProblem(str(exc)) from exc
 
 
 def _runner_arguments(options: dict[str, Any]) -> dict[str, tuple[str, Any]]:
@@ -103,24 +67,6 @@ def _runner_arguments(options: dict[str, Any]) -> dict[str, tuple[str, Any]]:
                                "--runner-params.")
         arguments[key] = (f"--runner-params {key}", value)
     return arguments
-
-
-def _hooks(recorder: RunRecorder, trace: TraceRecorder | None,
-           progress: ProgressDisplay | None) -> list[object]:
-    return [hook for hook in (recorder, trace, progress) if hook is not None]
-
-
-async def _run(
-    runner: AbstractRunner,
-    pipeline: Pipeline,
-    catalog: DataCatalog,
-    *,
-    hooks: Sequence[object],
-    keep_going: bool,
-    only_missing: bool,
-) -> dict[str, Any]:
-    return await runner.run(pipeline, catalog, hooks=hooks, keep_going=keep_going,
-                            only_missing_outputs=only_missing)
 
 
 _RUNNERS_HELP = (f"The runner: {', '.join(BUILTIN_RUNNERS)}, or the dotted path of a runner "
@@ -186,75 +132,77 @@ def run_command(ctx: click.Context, **options: Any) -> None:
     process at once.
     """
     argv: list[str] = ctx.meta.get(_ARGV, [])
-    project: Project | None = None
     resumed: RunRecord | None = None
     if options["resume"]:
-        project = find_project(options["project_path"])
-        resumed = unfinished_run(project.root)
-        options = resume_options(ctx, options, resumed, project.root)
+        resumed = Project.load(options["project_path"]).last_unfinished_run()
+        options = resume_options(ctx, options, resumed)
         argv = command_line(ctx, options)
-    filters = _Filters(
-        tags=split_list(options["tags"]), from_nodes=split_list(options["from_nodes"]),
-        to_nodes=split_list(options["to_nodes"]), node_names=split_list(options["node_names"]),
-        from_inputs=split_list(options["from_inputs"]),
-        to_outputs=split_list(options["to_outputs"]),
-        node_namespaces=split_list(options["namespaces"]),
-    )
     params = parse_pairs(options["params"], "--params", "lr=0.1,model.depth=3")
     load_versions = parse_load_versions(options["load_versions"])
     runner_arguments = _runner_arguments(options)
     check_choice(options["runner_name"], options["parallel"])
-    if project is None:
-        project = find_project(options["project_path"])
     conf_source = options["conf_source"].resolve() if options["conf_source"] else None
     trace_path = options["trace_path"].resolve() if options["trace_path"] else None
-    record = RunRecord(options=recorded_options(options, conf_source), argv=argv)
-
-    with command_logging(project.package), inside(project):
-        project.activate()
+    if conf_source is not None and not conf_source.is_dir():
+        raise UsageProblem(f"Invalid value for '--conf-source': folder '{conf_source}' does "
+                           "not exist.")
+    project = open_project(options["project_path"], env=options["env"],
+                           conf_source=conf_source)
+    if load_versions:
+        project.catalog(params=params)  # a configuration error is not a usage error
+        try:
+            project.catalog(params=params, load_versions=load_versions)
+        except ConfigError as exc:
+            raise UsageProblem(f"Invalid value for '--load-versions': {exc}") from exc
+    with command_logging(project.package):
         if resumed is not None:
-            log_resume(resumed)
+            _log_resume(resumed)
         runner = make_runner(options["runner_name"], parallel=options["parallel"],
                              arguments=runner_arguments)
         names = ([options["pipeline_name"]] if options["pipeline_name"] else [])
         names += split_list(options["pipeline_names"])
-        pipeline = filters.apply(select_pipelines(load_pipelines(project), names))
-        catalog = load_catalog(project, env=options["env"], conf_source=conf_source,
-                               runtime_params=params, load_versions=load_versions)
-        _execute(runner, pipeline, catalog, options, trace_path,
-                 record=record, project_root=project.root)
+        run = partial(
+            project.run, names or "__default__", runner=runner,
+            tags=split_list(options["tags"]), from_nodes=split_list(options["from_nodes"]),
+            to_nodes=split_list(options["to_nodes"]),
+            node_names=split_list(options["node_names"]),
+            from_inputs=split_list(options["from_inputs"]),
+            to_outputs=split_list(options["to_outputs"]),
+            namespaces=split_list(options["namespaces"]), params=params,
+            load_versions=load_versions, only_missing_outputs=options["only_missing_outputs"],
+            keep_going=options["keep_going"],
+            record_options=recorded_options(options, conf_source), argv=argv)
+        _execute(project, run, options, trace_path, argv)
+
+
+def _log_resume(record: RunRecord) -> None:
+    start = (f"from nodes {', '.join(record.resume_nodes)}" if record.resume_nodes
+             else "from the start")
+    logging.getLogger("pipeloop.cli").info(
+        "Resuming the last run (started %s, %s) %s.", record.started_at,
+        record.status.value, start)
 
 
 # -- running ------------------------------------------------------------------------------
 
 
-def _execute(runner: AbstractRunner, pipeline: Pipeline, catalog: DataCatalog,
-             options: dict[str, Any], trace_path: Path | None, *, record: RunRecord,
-             project_root: Path) -> None:
-    """Run, with the CLI's hooks, until done, failed or stopped by a signal; keep the run
-    record; report a failure or an interruption as two lines."""
-    recorder = RunRecorder()
+def _execute(project: Project, run: Callable[..., Awaitable[RunReport]],
+             options: dict[str, Any], trace_path: Path | None, argv: list[str]) -> None:
+    """Run with the CLI's hooks until done, failed or stopped by a signal; report a failure
+    or an interruption as two lines, from the run's report."""
+    report = RunReport()
     trace = TraceRecorder() if trace_path is not None else None
-
-    def end(status: RunStatus, resume_nodes: list[str] | None = None) -> None:
-        record.ended(status, resume_nodes)
-        record.write(project_root)
-
     # At the first signal, record every unfinished node (those still running included): a
     # second signal may end the process before the run does.
-    watcher = SignalWatcher(
-        on_signal=lambda _: end(RunStatus.INTERRUPTED, recorder.resume_nodes()))
-    record.write(project_root)
+    watcher = SignalWatcher(on_signal=lambda _: project.record_interrupted(report))
     signum: int | None = None
     with ExitStack() as stack:
         progress = None
         if wants_progress(options["progress"]):
             progress = stack.enter_context(
                 ProgressDisplay(force_terminal=bool(options["progress"])))
-        main = partial(_run, runner, pipeline, catalog,
-                       hooks=_hooks(recorder, trace, progress),
-                       keep_going=options["keep_going"],
-                       only_missing=options["only_missing_outputs"])
+        hooks = [hook for hook in (trace, progress) if hook is not None]
+        main = partial(run, hooks=hooks, report=report)
         stack.enter_context(watcher)
         try:
             anyio.run(watcher.cancel_on_signal, main)
@@ -262,10 +210,9 @@ def _execute(runner: AbstractRunner, pipeline: Pipeline, catalog: DataCatalog,
             signum = signal.SIGINT  # Ctrl-C before the watcher was listening
         except Exception as exc:
             if watcher.signum is None:
-                end(RunStatus.FAILED, resume_nodes_after(exc, recorder))
-                if isinstance(exc, CliError):
-                    raise
-                raise run_failure(exc, recorder, record.argv) from exc
+                if report.status is RunStatus.PENDING:
+                    raise  # refused before the run started: the CLI's table gives the status
+                raise run_failure(exc, report, argv) from exc
         finally:
             if trace is not None and trace_path is not None:
                 trace.close()
@@ -273,6 +220,6 @@ def _execute(runner: AbstractRunner, pipeline: Pipeline, catalog: DataCatalog,
         if signum is None and not watcher.completed:
             signum = watcher.signum  # None unless a signal stopped the run
     if signum is not None:
-        end(RunStatus.INTERRUPTED, recorder.resume_nodes())
-        raise run_interrupted(signum, recorder, record.argv)
-    end(RunStatus.COMPLETED)
+        raise run_interrupted(signum, report, argv)
+    if report.status is RunStatus.FAILED:
+        raise run_failure(report.error, report, argv) from report.error

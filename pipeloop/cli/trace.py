@@ -14,22 +14,21 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipeloop.cli.errors import describe_exception
-from pipeloop.cli.lifecycle import NodeLifecycle
 from pipeloop.cli.masking import SecretMask
 from pipeloop.engine.node import Node
 from pipeloop.engine.pipeline import Pipeline
+from pipeloop.engine.run_record import write_atomically
 
-__all__ = ["TraceRecorder", "write_atomically"]
+__all__ = ["TraceRecorder"]
 
 
-class TraceRecorder(NodeLifecycle):
+class TraceRecorder:
     """A hook that records a run as trace events.
 
     Args:
@@ -39,7 +38,6 @@ class TraceRecorder(NodeLifecycle):
 
     def __init__(self, *, clock: Callable[[], int] = time.perf_counter_ns,
                  pid: int | None = None) -> None:
-        super().__init__()
         self._clock = clock
         self._origin = clock()
         self._pid = os.getpid() if pid is None else pid
@@ -74,13 +72,13 @@ class TraceRecorder(NodeLifecycle):
 
     # -- nodes ------------------------------------------------------------------------------
 
-    def node_started(self, node: Node) -> None:
+    def on_node_start(self, node: Node) -> None:
         lane = min(set(range(len(self._busy_lanes) + 1)) - self._busy_lanes)
         self._busy_lanes.add(lane)
         self._lanes_used.add(lane)
         self._open[node] = (self._now(), lane)
 
-    def node_finished(self, node: Node, error: BaseException | None) -> None:
+    def on_node_end(self, node: Node, error: BaseException | None) -> None:
         if error is None:
             self._end_node(node, {"status": "completed"})
         else:
@@ -102,7 +100,6 @@ class TraceRecorder(NodeLifecycle):
     # -- loads and saves --------------------------------------------------------------------
 
     def before_dataset_loaded(self, dataset_name: str, node: Node) -> None:
-        super().before_dataset_loaded(dataset_name, node)
         self._begin_io("load", dataset_name, node)
 
     def after_dataset_loaded(self, dataset_name: str, node: Node) -> None:
@@ -113,7 +110,6 @@ class TraceRecorder(NodeLifecycle):
 
     def after_dataset_saved(self, dataset_name: str, node: Node) -> None:
         self._end_io("save", dataset_name, node)
-        super().after_dataset_saved(dataset_name, node)
 
     def _begin_io(self, kind: str, dataset_name: str, node: Node) -> None:
         opened = self._open.get(node)
@@ -151,19 +147,3 @@ class TraceRecorder(NodeLifecycle):
         string passed through ``mask`` (error messages may quote credentials)."""
         events = self.to_json() if mask is None else mask.data(self.to_json())
         write_atomically(Path(path), json.dumps(events, indent=None))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -18,7 +18,7 @@ from pipeloop._async import is_async_callable
 from pipeloop.engine.callables import default_name, func_name, generator_kind, same_function
 from pipeloop.engine.callables import signature as callable_signature
 from pipeloop.engine.transcoding import TRANSCODING_SEPARATOR, strip_transcoding
-from pipeloop.errors import NodeError, NodeOutputError
+from pipeloop.errors import NodeError, NodeOutputError, NodeSignatureError
 
 __all__ = ["Node", "NodeInputs", "NodeOutputs", "node"]
 
@@ -266,7 +266,7 @@ class Node:
             else:
                 signature.bind(*self.inputs)
         except TypeError as exc:
-            raise NodeError(
+            raise NodeSignatureError(
                 f"Node '{label}': function {func_name(self.func)}{signature} cannot take "
                 f"inputs {self._inputs_spec!r}: {exc}."
             ) from None
@@ -287,7 +287,7 @@ class Node:
     def log_label(self) -> str:
         """How Kedro's log lines show the node (``Running node: ...``): ``str(node)``,
         after ``name: `` when the node was given a name."""
-        return f"{self._name}: {self}" if self._name else str(self)
+        return f"{self.name}: {self}" if self._name else str(self)
 
     def __str__(self) -> str:
         return f"{func_name(self.func)}({_spec_str(self.inputs)}) -> {_spec_str(self.outputs)}"

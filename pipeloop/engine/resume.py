@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from pipeloop.datasets.catalog import DataCatalog
-from pipeloop.engine.graph import dependency_edges, reachable
+from pipeloop.engine.graph import dependency_edges, producers, reachable
 from pipeloop.engine.node import Node
+from pipeloop.engine.transcoding import strip_transcoding
 
 __all__ = ["nodes_to_resume_from", "resume_command"]
 
@@ -40,17 +41,18 @@ def nodes_to_resume_from(
         node and each producer of in-memory data that the re-run needs.
     """
     nodes = list(nodes)
-    producer = {output: node for node in nodes for output in node.outputs}
+    producer = producers(nodes)  # by base name: ds@spark is made by the ds@pandas writer
     _, children = dependency_edges(nodes, producer)
 
     def lost_inputs_producers(node: Node) -> list[Node]:
-        return [producer[name] for name in node.inputs
-                if name in producer and not _is_persisted(name, catalog)]
+        return [producer[strip_transcoding(name)] for name in node.inputs
+                if strip_transcoding(name) in producer and not _is_persisted(name, catalog)]
 
     to_run = set(reachable(unfinished, lost_inputs_producers))
     while True:
         starts = {node for node in to_run
-                  if not any(producer.get(name) in to_run for name in node.inputs)}
+                  if not any(producer.get(strip_transcoding(name)) in to_run
+                             for name in node.inputs)}
         rerun = reachable(starts, children.__getitem__)
         grown = set(reachable(rerun, lost_inputs_producers))
         if grown <= to_run:

@@ -20,12 +20,13 @@ import heapq
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.lowlevel
+import anyio.to_thread
 from anyio.abc import TaskGroup
 
 from pipeloop.datasets.catalog import DataCatalog
@@ -34,6 +35,7 @@ from pipeloop.engine.node import Node
 from pipeloop.engine.policy import RunContext
 from pipeloop.engine.report import RunReport
 from pipeloop.engine.resume import resume_command
+from pipeloop.engine.transcoding import strip_transcoding
 from pipeloop.errors import NodeOutputError, NodesFailedError, NodeTimeoutError
 
 if TYPE_CHECKING:
@@ -76,6 +78,11 @@ def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
         if not isinstance(exc, cancelled):
             return exc
     return group
+
+
+def _next_chunk(stream: Iterator[dict[str, Any]]) -> dict[str, Any] | None:
+    """The next chunk of a generator node's outputs, or ``None`` when it is exhausted."""
+    return next(stream, None)
 
 
 def _split(names: Iterable[str], instant: set[str]) -> tuple[list[str], list[str]]:
@@ -143,9 +150,12 @@ class Scheduler:
         self._last_pause = time.monotonic()
 
     def _link_nodes(self) -> None:
-        producer = {out: i for i, node in enumerate(self._nodes) for out in node.outputs}
+        # By base name: a node reading ``ds@spark`` waits for the one writing ``ds@pandas``.
+        producer = {strip_transcoding(out): i for i, node in enumerate(self._nodes)
+                    for out in node.outputs}
         for i, node in enumerate(self._nodes):
-            parents = {producer[name] for name in node.inputs if name in producer}
+            parents = {producer[base] for base in map(strip_transcoding, node.inputs)
+                       if base in producer}
             self._waiting_on[i] = len(parents)
             for parent in parents:
                 self._children[parent].append(i)
@@ -233,8 +243,12 @@ class Scheduler:
         if "on_node_start" in self._hooks:
             await self._hooks.call("on_node_start", node=node, run_id=self._run_id)
         try:
-            outputs = await self._attempts(node)
-            await self._saved_by_node(node, outputs)
+            if node.is_generator:
+                await self._stream(node)
+            else:
+                outputs = await self._attempts(node)
+                await self._saved_by_node(node, outputs)
+            await self._confirm(node)
             await self._release_inputs(node)
         except Exception as exc:
             exc.add_note(f"pipeloop: raised while running node '{node.name}'.")
@@ -270,7 +284,8 @@ class Scheduler:
                 inputs = await self._load_inputs(node)
                 if attempt == 1:
                     replaced = await self._before_node_run(node, inputs)
-                inputs.update(replaced)
+                # A hook may only replace what the node reads.
+                inputs.update({name: data for name, data in replaced.items() if name in inputs})
                 self._log_running(node)
                 self._report.node_attempted(node.name)
                 outputs = await self._execute_once(node, inputs)
@@ -292,6 +307,65 @@ class Scheduler:
             delay *= 2
             attempt += 1
 
+    async def _stream(self, node: Node) -> None:
+        """Run a generator node: save each chunk it yields before asking for the next, as
+        Kedro streams. The generator runs in this process (a plain one in a worker thread,
+        chunk by chunk); it is not retried, since chunks already saved would be saved again.
+        Its ``timeout`` bounds the whole stream."""
+        inputs: dict[str, Any] = {}
+        try:
+            inputs = await self._load_inputs(node)
+            inputs.update({name: data for name, data in
+                           (await self._before_node_run(node, inputs)).items()
+                           if name in inputs})
+            self._log_running(node)
+            self._report.node_attempted(node.name)
+            with anyio.fail_after(node.timeout):  # None: no deadline
+                last = await self._save_chunks(node, inputs)
+        except TimeoutError as exc:
+            error = NodeTimeoutError(f"Node '{node.name}' did not finish streaming within its "
+                                     f"timeout of {node.timeout:g} s.")
+            await self._report_node_error(node, inputs, error)
+            raise error from exc
+        except Exception as exc:
+            await self._report_node_error(node, inputs, exc)
+            raise
+        if "after_node_run" in self._hooks:
+            await self._hooks.call("after_node_run", outputs=last,
+                                   **self._node_args(node, inputs))
+
+    async def _save_chunks(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        last: dict[str, Any] = {}
+        if node.is_async:
+            chunks = node.aiter_outputs(inputs)
+            try:
+                async for outputs in chunks:
+                    await self._save_outputs(node, outputs)
+                    last = outputs
+            finally:
+                aclose = getattr(chunks, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            return last
+        stream = node.iter_outputs(inputs)
+        try:
+            while True:
+                chunk: dict[str, Any] | None = await anyio.to_thread.run_sync(
+                    _next_chunk, stream)
+                if chunk is None:
+                    break
+                await self._save_outputs(node, chunk)
+                last = chunk
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        return last
+
+    async def _confirm(self, node: Node) -> None:
+        for name in node.confirms:
+            await self._catalog.confirm(name)
+
     async def _before_node_run(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         """Call ``before_node_run`` hooks; return the inputs they replace."""
         replaced: dict[str, Any] = {}
@@ -304,8 +378,7 @@ class Scheduler:
     @staticmethod
     def _log_running(node: Node) -> None:
         if logger.isEnabledFor(logging.INFO):
-            label = node.name if node.name == str(node) else f"{node.name}: {node}"
-            logger.info("Running node: %s", label)
+            logger.info("Running node: %s", node.log_label)
 
     def _retry_allowed(self, node: Node, exc: BaseException, attempt: int) -> bool:
         # A wrong return shape is a bug in the node, not a passing fault.

@@ -127,7 +127,8 @@ TOY_FILES = {
     ''',
 }
 
-SQUARE = "square([c]) -> [e]"
+SQUARE = "square__7821581f"  # Kedro 1.x's default name of node(square, "c", "e")
+SQUARE_LOGGED = "square([c]) -> [e]"  # how "Running node:" shows that unnamed node
 """The default name of the toy project's unnamed node."""
 
 

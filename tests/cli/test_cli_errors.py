@@ -13,7 +13,7 @@ from pipeloop.cli.errors import (
     reports_errors,
     verbose_option,
 )
-from pipeloop.errors import DatasetError, PipelineError
+from pipeloop.errors import DatasetError, PipelineError, ProjectNotFoundError
 
 
 def test_describe_exception_is_one_line() -> None:
@@ -40,7 +40,11 @@ def _fails(kind: str) -> None:
     if kind == "usage":
         raise UsageProblem("bad usage", hint="do this") from ValueError("inner")
     if kind == "pipeloop":
+        raise DatasetError("a dataset problem")
+    if kind == "pipeline":
         raise PipelineError("a pipeline problem")
+    if kind == "project":
+        raise ProjectNotFoundError("no project here")
     if kind == "abort":
         raise click.Abort()
     raise ValueError("unexpected")
@@ -50,7 +54,9 @@ def _fails(kind: str) -> None:
     ("kind", "status", "output"),
     [
         ("usage", 2, "Error: bad usage\ndo this\n"),
-        ("pipeloop", 1, "Error: a pipeline problem\n"),
+        ("pipeloop", 1, "Error: a dataset problem\n"),
+        ("pipeline", 2, "Error: a pipeline problem\n"),  # unknown names, empty filters
+        ("project", 2, "Error: no project here\n"),
         ("other", 1, "Error: ValueError: unexpected\n"),
         ("abort", 1, "Aborted!\n"),
     ],

@@ -2,35 +2,46 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from cli_helpers import Invoke
 
+from pipeloop import DataCatalog, MemoryDataset, Pipeline, RunReport, SequentialRunner, node
 from pipeloop.cli.failure import resume_line, run_failure
-from pipeloop.cli.lifecycle import RunRecorder
 from pipeloop.errors import NodesFailedError
 
 
-def test_resume_line_replaces_from_nodes_and_keeps_the_rest() -> None:
+def test_resume_line_replaces_from_nodes_and_keeps_the_rest_shell_quoted() -> None:
     argv = ["--from-nodes", "x", "-p", "ds", "--params", "a=b c", "--from-nodes=y"]
-    assert resume_line(argv, ["f([a,b]) -> [c]", "g"]) == (
-        "pipeloop run --from-nodes \"f([a,b]) -> [c],g\" -p ds --params 'a=b c'")
-    assert resume_line([], ["g"]) == 'pipeloop run --from-nodes "g"'
+    line = resume_line(argv, ["odd name", "it's", "$HOME"])
+    assert line == ("pipeloop run --from-nodes 'odd name,it'\"'\"'s,$HOME' -p ds "
+                    "--params 'a=b c'")
+    assert shlex.split(line)[3] == "odd name,it's,$HOME"  # a shell reads the names back
+    assert resume_line([], ["g"]) == "pipeloop run --from-nodes g"
 
 
 def test_a_failure_outside_any_node_has_no_resume_line() -> None:
-    error = run_failure(RuntimeError("cancelled"), RunRecorder(), [])
+    error = run_failure(RuntimeError("cancelled"), RunReport(), [])
     assert error.format_message() == "RuntimeError: cancelled"
     assert error.exit_code == 1
 
 
-def test_keep_going_failures_list_every_node() -> None:
-    group = NodesFailedError("2 failed", [ValueError("a"), KeyError("b")])
-    group.failed_nodes, group.resume_nodes = ["n1", "n2"], ["n0"]
-    error = run_failure(group, RunRecorder(), ["-p", "x"])
+def _fails(x: int) -> int:
+    raise ValueError(f"bad {x}")
+
+
+async def test_keep_going_failures_list_every_node_from_the_report() -> None:
+    pipe = Pipeline([node(_fails, "x", "a", name="n1"), node(_fails, "x", "b", name="n2")])
+    report = RunReport()
+    try:
+        await SequentialRunner().run(pipe, DataCatalog({"x": MemoryDataset(1)}),
+                                     keep_going=True, report=report)
+    except NodesFailedError as group:
+        error = run_failure(group, report, ["-p", "x"])
     assert error.format_message() == (
-        "2 node(s) failed: 'n1' (ValueError: a); 'n2' (KeyError: 'b')\n"
-        'Resume with: pipeloop run --from-nodes "n0" -p x')
+        "2 node(s) failed: 'n1' (ValueError: bad 1); 'n2' (ValueError: bad 1)\n"
+        "Resume with: pipeloop run --from-nodes n1,n2 -p x")
 
 
 def test_a_node_failure_is_two_lines_and_exit_status_one(toy: Path, invoke: Invoke) -> None:
@@ -39,7 +50,7 @@ def test_a_node_failure_is_two_lines_and_exit_status_one(toy: Path, invoke: Invo
     error_lines = result.stderr.splitlines()[-2:]
     assert error_lines == [
         "Error: Node 'total' failed: ValueError: boom",
-        f'Resume with: pipeloop run --from-nodes "total" --project {toy} --params fail=true '
+        f"Resume with: pipeloop run --from-nodes total --project {toy} --params fail=true "
         "-r SequentialRunner",
     ]
     assert "Traceback" not in result.stderr
@@ -69,4 +80,4 @@ def test_a_load_failure_names_the_node(toy: Path, invoke: Invoke) -> None:
     result = invoke("run", "--project", toy, "--from-nodes", "total", "--no-async")
     assert result.exit_code == 1
     assert "Error: Node 'total' failed: c: Failed while loading data from dataset" in result.stderr
-    assert 'Resume with: pipeloop run --from-nodes "total"' in result.stderr
+    assert "Resume with: pipeloop run --from-nodes total" in result.stderr

@@ -60,7 +60,7 @@ def test_a_failing_run_in_a_real_process(toy: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.splitlines()[-2:] == [
         "Error: Node 'total' failed: ValueError: boom",
-        'Resume with: pipeloop run --from-nodes "total" --params fail=true',
+        'Resume with: pipeloop run --from-nodes total --params fail=true',
     ]
     assert "Traceback" not in done.stderr
 

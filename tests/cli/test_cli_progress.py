@@ -34,10 +34,10 @@ def test_the_display_counts_nodes_and_names_the_running_ones(
     with display:
         display.before_pipeline_run(pipe)
         for item in pipe.nodes:
-            display.node_started(item)
+            display.on_node_start(item)
         assert display.description() == "running: node_0, node_1, node_2 (+2 more)"
-        display.node_finished(pipe.nodes[0], ValueError("x"))
-        display.node_finished(pipe.nodes[1], None)
+        display.on_node_end(pipe.nodes[0], ValueError("x"))
+        display.on_node_end(pipe.nodes[1], None)
         assert display.description().startswith("[red]1 failed[/red] · running: node_2")
         ThreadRunner().run_sync(Pipeline([pipe.nodes[2]]), DataCatalog({"x": MemoryDataset(1)}),
                                 hooks=[display])

@@ -7,11 +7,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cli_helpers import REPO, SQUARE, Invoke, read_json
+from cli_helpers import REPO, SQUARE, SQUARE_LOGGED, Invoke, read_json
 
 from pipeloop.cli.new import scaffold
 
 RECORD = Path(".pipeloop", "last_run.json")
+
+
+def run_file(project: Path) -> Path:
+    """The record of the project's newest run, by run id."""
+    return project / ".pipeloop" / "runs" / f"{record(project)['run_id']}.json"
 
 
 def record(project: Path) -> dict[str, Any]:
@@ -22,7 +27,7 @@ def record(project: Path) -> dict[str, Any]:
 
 def ran(stderr: str) -> list[str]:
     """The nodes a run started, in order, from its log."""
-    return [found.split(": ")[0]
+    return [SQUARE if found == SQUARE_LOGGED else found.split(": ")[0]
             for found in re.findall(r"Running node: (.+)", stderr)]
 
 
@@ -30,8 +35,8 @@ def test_without_a_record_there_is_nothing_to_resume(toy: Path, invoke: Invoke) 
     result = invoke("run", "--project", toy, "--resume")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        f"Error: Nothing to resume: no run of this project is recorded ({toy / RECORD} does "
-        "not exist)."]
+        f"Error: Nothing to resume: no run of this project is recorded "
+        f"({toy / '.pipeloop' / 'runs'} is empty)."]
 
 
 def test_a_failed_run_records_its_options_and_where_to_resume(toy: Path,
@@ -47,7 +52,9 @@ def test_a_failed_run_records_its_options_and_where_to_resume(toy: Path,
     assert saved["ended_at"] is not None
     # Written atomically, and kept out of version control.
     assert sorted(path.name for path in (toy / ".pipeloop").iterdir()) == [
-        ".gitignore", "last_run.json"]
+        ".gitignore", "last_run.json", "runs"]
+    assert [path.name for path in (toy / ".pipeloop" / "runs").iterdir()] == [
+        f"{saved['run_id']}.json"]  # one record per run
     assert (toy / ".pipeloop" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
@@ -114,7 +121,7 @@ def test_a_resumed_run_that_fails_again_prints_the_full_command(toy: Path,
     assert again.exit_code == 1
     assert again.stderr.splitlines()[-2:] == [
         "Error: Node 'total' failed: ValueError: boom",
-        f'Resume with: pipeloop run --from-nodes "total" --pipeline all --params fail=true '
+        f'Resume with: pipeloop run --from-nodes total --pipeline all --params fail=true '
         f"--project {toy}",
     ]
     assert record(toy)["resume_nodes"] == ["total"]
@@ -156,7 +163,7 @@ def test_a_record_left_running_cannot_be_resumed(toy: Path, invoke: Invoke) -> N
     assert invoke("run", "--project", toy, "-p", "left").exit_code == 0
     data = record(toy)
     data["status"] = "running"  # as a run killed with SIGKILL leaves it
-    (toy / RECORD).write_text(json.dumps(data))
+    run_file(toy).write_text(json.dumps(data))
     result = invoke("run", "--project", toy, "--resume")
     assert result.exit_code == 2
     assert "has not recorded how it ended; it is still running, or was killed" in result.stderr
@@ -165,15 +172,18 @@ def test_a_record_left_running_cannot_be_resumed(toy: Path, invoke: Invoke) -> N
 
 
 def test_an_unreadable_record_says_what_to_do(toy: Path, invoke: Invoke) -> None:
-    (toy / ".pipeloop").mkdir()
-    (toy / RECORD).write_text("{not json")
+    broken = toy / ".pipeloop" / "runs" / "broken.json"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{not json")
     result = invoke("run", "--project", toy, "--resume")
     assert result.exit_code == 1
-    assert f"Error: Cannot read the run record {toy / RECORD}" in result.stderr
+    assert f"Error: Cannot read the run record {broken}" in result.stderr
     assert result.stderr.splitlines()[-1] == (
         "Delete it, then run the pipeline without --resume.")
-    (toy / RECORD).write_text(json.dumps({"format": 1, "status": "failed", "argv": [],
-                                          "resume_nodes": [], "options": {"max_workers": "x"}}))
+    broken.write_text(json.dumps({"format": 2, "run_id": "broken", "status": "failed",
+                                  "started_at": "2026-01-01T00:00:00", "ended_at":
+                                  "2026-01-01T00:00:01", "request": {}, "argv": [],
+                                  "resume_nodes": [], "options": {"max_workers": "x"}}))
     result = invoke("run", "--project", toy, "--resume")
     assert result.exit_code == 1
     assert "holds an invalid value for --max-workers" in result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import SQUARE, Invoke, read_json
+from cli_helpers import SQUARE, SQUARE_LOGGED, Invoke, read_json
 
 SUCCESS = "Pipeline execution completed successfully."
 
@@ -17,7 +17,7 @@ def ran(stderr: str) -> list[str]:
     for line in stderr.splitlines():
         if prefix in line:
             text = line.split(prefix, 1)[1]
-            names.append(text if text == SQUARE else text.split(": ", 1)[0])
+            names.append(SQUARE if text == SQUARE_LOGGED else text.split(": ", 1)[0])
     return names
 
 
@@ -211,7 +211,7 @@ def test_keep_going_runs_what_does_not_depend_on_the_failure(toy: Path, invoke: 
     assert result.exit_code == 1
     assert SQUARE in ran(result.stderr)
     assert "1 node(s) failed: 'total' (ValueError: boom)" in result.stderr
-    assert 'Resume with: pipeloop run --from-nodes "total"' in result.stderr
+    assert 'Resume with: pipeloop run --from-nodes total' in result.stderr
 
 
 def test_project_option_takes_a_path_relative_to_the_current_folder(

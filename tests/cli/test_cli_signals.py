@@ -196,7 +196,7 @@ def test_a_signal_cancels_the_run_and_resume_finishes_it(
     assert stderr.splitlines()[-2:] == [
         f"Error: Interrupted by {signum.name}: the run was cancelled; 1 of 3 node(s) "
         "completed.",
-        'Resume with: pipeloop run --from-nodes "wait" --runner ThreadRunner',
+        'Resume with: pipeloop run --from-nodes wait --runner ThreadRunner',
     ]
     assert "Traceback" not in stderr
     assert sorted(path.name for path in (project / "data").iterdir()) == ["a.json", "started"]
@@ -220,7 +220,7 @@ def test_a_save_cut_short_leaves_no_file(project: Path, invoke: Invoke) -> None:
     assert run.finish() == 130
     assert not (project / "data" / "slow_b.txt").exists()
     assert leftovers(project) == []
-    assert 'Resume with: pipeloop run --from-nodes "wait" -p saving' in run.stderr
+    assert 'Resume with: pipeloop run --from-nodes wait -p saving' in run.stderr
 
     (project / "data" / "go").touch()
     resumed = invoke("run", "--project", project, "--resume")
@@ -270,7 +270,7 @@ def test_a_plain_function_finishes_then_the_run_stops(project: Path) -> None:
     assert not (project / "data" / "b.json").exists()
     assert "Running node: last" not in run.stderr
     assert leftovers(project) == []
-    assert 'Resume with: pipeloop run --from-nodes "wait" -p sync' in run.stderr
+    assert 'Resume with: pipeloop run --from-nodes wait -p sync' in run.stderr
 
 
 def test_ctrl_c_at_a_terminal_also_reaches_the_worker_processes(project: Path) -> None:
@@ -282,7 +282,7 @@ def test_ctrl_c_at_a_terminal_also_reaches_the_worker_processes(project: Path) -
     assert run.finish() == 130
     assert "Traceback" not in run.stderr
     assert run.stderr.splitlines()[-1] == (
-        'Resume with: pipeloop run --from-nodes "wait" -p sync --parallel --max-workers 1')
+        'Resume with: pipeloop run --from-nodes wait -p sync --parallel --max-workers 1')
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:  # no worker outlives the run
         try:

@@ -34,7 +34,7 @@ def test_the_cli_writes_one_complete_event_per_node(toy: Path, invoke: Invoke) -
     assert isinstance(trace, dict)
     nodes = _events(trace, "X")
     assert sorted(event["name"] for event in nodes) == sorted(
-        ["make", "double", "extra.inc", "square([c]) -> [e]", "total", "report"])
+        ["make", "double", "extra.inc", "square__7821581f", "total", "report"])
     for event in nodes:
         assert {"ts", "dur", "pid", "tid"} <= set(event)
         assert event["dur"] >= 0 and event["args"]["status"] == "completed"

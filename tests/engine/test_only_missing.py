@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeloop import DataCatalog, MemoryDataset, Pipeline, node
-from pipeloop.engine.only_missing import only_missing_outputs
 from pipeloop.datasets import JSONDataset
+from pipeloop.engine.only_missing import only_missing_outputs
 
 
 def _inc(x: int) -> int:

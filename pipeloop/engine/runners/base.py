@@ -44,6 +44,7 @@ from pipeloop.engine.only_missing import only_missing_outputs as select_missing_
 from pipeloop.engine.policy import RunContext
 from pipeloop.engine.report import RunReport, RunStatus
 from pipeloop.engine.scheduler import Scheduler
+from pipeloop.engine.transcoding import strip_transcoding
 from pipeloop.errors import MissingInputsError, RunnerError
 
 if TYPE_CHECKING:
@@ -421,9 +422,13 @@ class AbstractRunner:
 
     def _run_catalog(self, pipeline: Pipeline, catalog: DataCatalog) -> DataCatalog:
         run_catalog = catalog.shallow_copy()
+        shared: dict[str, AbstractDataset] = {}  # one default dataset for ds@a and ds@b
         for name in sorted(pipeline.datasets()):
             if name not in run_catalog:
-                run_catalog.add(name, self.create_default_dataset(name))
+                base = strip_transcoding(name)
+                if base not in shared:
+                    shared[base] = self.create_default_dataset(base)
+                run_catalog.add(name, shared[base])
         return run_catalog
 
     def __repr__(self) -> str:

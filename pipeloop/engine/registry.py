@@ -10,56 +10,63 @@ import difflib
 import pkgutil
 from collections.abc import Mapping, Sequence
 
-from pipeloop.cli.errors import CliError, UsageProblem, describe_exception
-from pipeloop.cli.project import Project
 from pipeloop.engine.pipeline import Pipeline
+from pipeloop.errors import ConfigError, PipelineError
 
-__all__ = ["DEFAULT_PIPELINE", "load_pipelines", "select_pipelines"]
+__all__ = ["DEFAULT_PIPELINE", "describe_exception", "load_pipelines", "select_pipelines"]
 
 DEFAULT_PIPELINE = "__default__"
 
 
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message``, with the file and line of a ``SyntaxError``."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _registry_function(spec: str) -> object:
     if not spec or spec.endswith(":"):
-        raise CliError(f"Invalid pipelines setting {spec!r}: use 'package.module:function'.")
+        raise ConfigError(f"Invalid pipelines setting {spec!r}: use 'package.module:function'.")
     try:
         return pkgutil.resolve_name(spec)
     except ValueError:
-        raise CliError(
+        raise ConfigError(
             f"Invalid pipelines setting {spec!r}: use 'package.module:function'."
         ) from None
     except AttributeError as exc:
         module = getattr(exc.obj, "__name__", spec)
-        raise CliError(f"Module '{module}' has no function '{exc.name}' "
+        raise ConfigError(f"Module '{module}' has no function '{exc.name}' "
                        f"(the [tool.pipeloop] pipelines setting).") from None
     except Exception as exc:
-        raise CliError(
+        raise ConfigError(
             f"Cannot load the pipelines from '{spec}': {describe_exception(exc)}"
         ) from exc
 
 
-def load_pipelines(project: Project) -> dict[str, Pipeline]:
+def load_pipelines(spec: str) -> dict[str, Pipeline]:
     """Call the project's registry function and check what it returns.
 
     Raises:
-        CliError: the registry cannot be imported or called, or does not return a mapping
+        ConfigError: the registry cannot be imported or called, or does not return a mapping
             of names to pipelines.
     """
-    function = _registry_function(project.pipelines)
+    function = _registry_function(spec)
     if not callable(function):
-        raise CliError(f"'{project.pipelines}' is not a function.")
+        raise ConfigError(f"'{spec}' is not a function.")
     try:
         pipelines = function()
     except Exception as exc:
-        raise CliError(
-            f"Registering the pipelines failed in '{project.pipelines}': "
+        raise ConfigError(
+            f"Registering the pipelines failed in '{spec}': "
             f"{describe_exception(exc)}"
         ) from exc
     if not isinstance(pipelines, Mapping) or not all(
         isinstance(name, str) and isinstance(value, Pipeline)
         for name, value in pipelines.items()
     ):
-        raise CliError(f"'{project.pipelines}' must return a dict of names to Pipeline "
+        raise ConfigError(f"'{spec}' must return a dict of names to Pipeline "
                        f"objects, not {type(pipelines).__name__}.")
     return dict(pipelines)
 
@@ -68,12 +75,12 @@ def select_pipelines(pipelines: Mapping[str, Pipeline], names: Sequence[str]) ->
     """The sum of the named pipelines (``__default__`` when ``names`` is empty).
 
     Raises:
-        UsageProblem: a name is not registered; the message lists close matches.
+        PipelineError: a name is not registered; the message lists close matches.
     """
     wanted = list(names) or [DEFAULT_PIPELINE]
     unknown = [name for name in wanted if name not in pipelines]
     if unknown:
-        raise UsageProblem(_unknown_message(unknown, pipelines))
+        raise PipelineError(_unknown_message(unknown, pipelines))
     selected = [pipelines[name] for name in wanted]
     return selected[0] if len(selected) == 1 else Pipeline(selected)
 
