@@ -452,9 +452,11 @@ async def fingerprint_pipeline(
 
 
 async def _parameter_leaves(catalog: DataCatalog, name: str) -> dict[str, str]:
-    if name not in catalog:
+    dataset = catalog.get(name)
+    if dataset is None:
         return {name.removeprefix("params:"): MISSING}
-    return parameter_fingerprints(name, await catalog.load(name))
+    # The dataset itself, not catalog.load: a status check should not log "Loading data".
+    return parameter_fingerprints(name, await dataset.load())
 
 
 async def _raw_input(catalog: DataCatalog, name: str, recorded: RecordedOutputs | None,
