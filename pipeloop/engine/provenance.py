@@ -208,15 +208,38 @@ class ProvenanceStore:
             outputs: ``(dataset, node name, output fingerprint, identity after the save)``.
             run_id: the run that produced them.
         """
+        await anyio.to_thread.run_sync(self._write_records, list(nodes),
+                                       [(*row, run_id, time.time()) for row in outputs],
+                                       run_id)
+
+    def _write_records(self, nodes: list[tuple[str, NodeFingerprint | None]],
+                       output_rows: list[tuple[Any, ...]], run_id: str | None) -> None:
+        """One transaction. A node whose recorded fingerprint is already the one it ran with
+        keeps its row (and so the run that first recorded it): a run that changed nothing
+        writes only its persisted outputs' identities."""
         now = time.time()
-        node_rows = [(name, None if fp is None or not fp.cache else fp.digest,
-                      json.dumps(fp.to_record() if fp is not None else {}), run_id, now)
-                     for name, fp in nodes]
-        output_rows = [(*row, run_id, now) for row in outputs]
-        statements: list[tuple[str, list[tuple[Any, ...]]]] = [
-            ("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?)", node_rows),
-                      ("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", output_rows)]
-        await anyio.to_thread.run_sync(self._write, statements)
+        connection = self._connect()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                recorded = dict(connection.execute("SELECT node, fingerprint FROM nodes"))
+                node_rows = []
+                for name, fp in nodes:
+                    digest = None if fp is None or not fp.cache else fp.digest
+                    if digest is not None and recorded.get(name) == digest:
+                        continue
+                    node_rows.append((name, digest, json.dumps(
+                        fp.to_record() if fp is not None else {}), run_id, now))
+                connection.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?)",
+                                       node_rows)
+                connection.executemany(
+                    "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", output_rows)
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
 
     async def forget(self, node_names: Iterable[str]) -> None:
         """Drop the records of these nodes (they count as never run)."""

@@ -29,8 +29,9 @@ def boom(text: str) -> str:
     raise ValueError("boom")
 
 
-def make(tmp_path: Path, second: Any = exclaim) -> tuple[Pipeline, DataCatalog]:
-    (tmp_path / "raw.txt").write_text("hi")
+def make(tmp_path: Path, second: Any = exclaim, raw: str = "hi"
+         ) -> tuple[Pipeline, DataCatalog]:
+    (tmp_path / "raw.txt").write_text(raw)
     catalog = DataCatalog({"raw": TextDataset(tmp_path / "raw.txt"),
                            "out": TextDataset(tmp_path / "out.txt")})
     pipe = Pipeline([node(shout, "raw", "mid", name="shout"),
@@ -104,7 +105,7 @@ async def test_a_failed_node_keeps_its_earlier_record(tmp_path: Path, how: str) 
     pipe, catalog = make(tmp_path)
     await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)],
                                  run_id="good")
-    pipe, catalog = make(tmp_path, second=boom)
+    pipe, catalog = make(tmp_path, second=boom, raw="changed")
     report = RunReport()
     recorder = (ProvenanceRecorder(store, report=report) if how == "report"
                 else ProvenanceRecorder(store, eager=True))
@@ -112,7 +113,7 @@ async def test_a_failed_node_keeps_its_earlier_record(tmp_path: Path, how: str) 
         await SequentialRunner().run(pipe, catalog, hooks=[recorder], run_id="bad",
                                      report=report)
     snapshot = await store.snapshot()
-    assert snapshot.nodes["shout"].run_id == "bad"  # it completed, and was recorded
+    assert snapshot.nodes["shout"].run_id == "bad"  # it completed on new input: recorded
     assert snapshot.nodes["second"].run_id == "good"
     assert snapshot.outputs["out"].run_id == "good"
 
@@ -146,6 +147,17 @@ async def test_concurrent_runs_share_one_store(tmp_path: Path) -> None:
             group.start_soon(one, index)
     snapshot = await ProvenanceStore(store_path).snapshot()
     assert len(snapshot.nodes) == 20 and len(snapshot.outputs) == 20
+
+
+async def test_a_run_that_changed_nothing_keeps_the_first_record(tmp_path: Path) -> None:
+    store = ProvenanceStore(tmp_path / "p.db")
+    for run_id in ("first", "second"):
+        pipe, catalog = make(tmp_path)
+        await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)],
+                                     run_id=run_id)
+    snapshot = await store.snapshot()
+    assert {record.run_id for record in snapshot.nodes.values()} == {"first"}
+    assert snapshot.outputs["out"].run_id == "second"  # what is on disk now: rewritten
 
 
 async def test_forget_drops_records(tmp_path: Path) -> None:
