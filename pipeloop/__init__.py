@@ -22,6 +22,8 @@ if typing.TYPE_CHECKING:
     from pipeloop.engine.pipeline import Pipeline as Pipeline
     from pipeloop.engine.pipeline import pipeline as pipeline
     from pipeloop.engine.project import Project as Project
+    from pipeloop.engine.provenance import ProvenanceRecorder as ProvenanceRecorder
+    from pipeloop.engine.provenance import ProvenanceStore as ProvenanceStore
     from pipeloop.engine.report import NodeState as NodeState
     from pipeloop.engine.report import RunReport as RunReport
     from pipeloop.engine.report import RunStatus as RunStatus
@@ -48,6 +50,8 @@ _LAZY = {
     "ParallelRunner": "pipeloop.engine.runners.process",
     "Pipeline": "pipeloop.engine.pipeline",
     "Project": "pipeloop.engine.project",
+    "ProvenanceRecorder": "pipeloop.engine.provenance",
+    "ProvenanceStore": "pipeloop.engine.provenance",
     "RunReport": "pipeloop.engine.report",
     "RunStatus": "pipeloop.engine.report",
     "SequentialRunner": "pipeloop.engine.runners.sequential",
@@ -70,6 +74,8 @@ __all__ = [
     "ParallelRunner",
     "Pipeline",
     "Project",
+    "ProvenanceRecorder",
+    "ProvenanceStore",
     "RunReport",
     "RunStatus",
     "SequentialRunner",
