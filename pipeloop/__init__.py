@@ -17,6 +17,10 @@ if typing.TYPE_CHECKING:
     from pipeloop.datasets.catalog import DataCatalog as DataCatalog
     from pipeloop.datasets.lambda_ import LambdaDataset as LambdaDataset
     from pipeloop.datasets.memory import MemoryDataset as MemoryDataset
+    from pipeloop.datasets.secrets import MaskSecretsFilter as MaskSecretsFilter
+    from pipeloop.datasets.secrets import SecretMasker as SecretMasker
+    from pipeloop.engine.discovery import find_pipelines as find_pipelines
+    from pipeloop.engine.hooks import hook_impl as hook_impl
     from pipeloop.engine.node import Node as Node
     from pipeloop.engine.node import node as node
     from pipeloop.engine.pipeline import Pipeline as Pipeline
@@ -44,6 +48,7 @@ _LAZY = {
     "DataCatalog": "pipeloop.datasets.catalog",
     "DryRunner": "pipeloop.engine.runners.dry",
     "LambdaDataset": "pipeloop.datasets.lambda_",
+    "MaskSecretsFilter": "pipeloop.datasets.secrets",
     "MemoryDataset": "pipeloop.datasets.memory",
     "Node": "pipeloop.engine.node",
     "NodeState": "pipeloop.engine.report",
@@ -54,8 +59,11 @@ _LAZY = {
     "ProvenanceStore": "pipeloop.engine.provenance",
     "RunReport": "pipeloop.engine.report",
     "RunStatus": "pipeloop.engine.report",
+    "SecretMasker": "pipeloop.datasets.secrets",
     "SequentialRunner": "pipeloop.engine.runners.sequential",
     "ThreadRunner": "pipeloop.engine.runners.thread",
+    "find_pipelines": "pipeloop.engine.discovery",
+    "hook_impl": "pipeloop.engine.hooks",
     "node": "pipeloop.engine.node",
     "pipeline": "pipeloop.engine.pipeline",
 }
@@ -68,6 +76,7 @@ __all__ = [
     "DataCatalog",
     "DryRunner",
     "LambdaDataset",
+    "MaskSecretsFilter",
     "MemoryDataset",
     "Node",
     "NodeState",
@@ -78,10 +87,13 @@ __all__ = [
     "ProvenanceStore",
     "RunReport",
     "RunStatus",
+    "SecretMasker",
     "SequentialRunner",
     "ThreadRunner",
     "__version__",
     "errors",
+    "find_pipelines",
+    "hook_impl",
     "node",
     "pipeline",
 ]

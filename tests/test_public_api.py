@@ -140,6 +140,13 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
             pipeloop.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
 
 
+def test_find_pipelines_is_public() -> None:
+    from pipeloop.engine.discovery import find_pipelines
+
+    assert pipeloop.find_pipelines is find_pipelines
+    assert "find_pipelines" in pipeloop.__all__
+
+
 def test_py_typed_is_shipped() -> None:
     marker = importlib.resources.files("pipeloop") / "py.typed"
     assert marker.is_file()
@@ -148,3 +155,15 @@ def test_py_typed_is_shipped() -> None:
 def test_version_is_a_string() -> None:
     assert isinstance(pipeloop.__version__, str)
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", pipeloop.__version__)
+
+
+def test_secret_masking_is_public() -> None:
+    import logging
+
+    from pipeloop.datasets import secrets
+
+    assert {"MaskSecretsFilter", "SecretMasker"} <= set(pipeloop.__all__)
+    assert pipeloop.MaskSecretsFilter is secrets.MaskSecretsFilter
+    assert pipeloop.SecretMasker is secrets.SecretMasker
+    assert issubclass(pipeloop.MaskSecretsFilter, logging.Filter)
+    assert secrets.__all__ == sorted(secrets.__all__)

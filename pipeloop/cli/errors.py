@@ -82,7 +82,7 @@ class CliError(click.ClickException):
 
     def format_message(self) -> str:
         text = self.message if self.hint is None else f"{self.message}\n{self.hint}"
-        return text if self.mask is None else self.mask.text(text)
+        return text if self.mask is None else self.mask.mask(text)
 
 
 class UsageProblem(CliError):
@@ -146,7 +146,7 @@ def describe_exception(exc: BaseException) -> str:
 
 def print_traceback(exc: BaseException) -> None:
     """Print ``exc`` and its chain on stderr, as Python would, with secrets masked."""
-    sys.stderr.write(current_mask().text("".join(traceback.format_exception(exc))))
+    sys.stderr.write(current_mask().mask("".join(traceback.format_exception(exc))))
 
 
 #: The exit status of each library error, first match wins: the one table of the CLI.

@@ -3,20 +3,25 @@
 Kedro users read a run from its log (``Loading data from ...``, ``Running node: ...``,
 ``Completed 3 out of 4 tasks``, ``Pipeline execution completed successfully.``), so the CLI
 shows INFO records of ``pipeloop.*`` and of the project's package, and only warnings from
-everything else. Every line passes through the command's secret mask (see
-:mod:`pipeloop.cli.masking`). The set-up is undone when the command returns, so commands
-invoked in-process (tests, notebooks) leave logging as they found it.
+everything else. ``warnings.warn`` messages become log records (of ``py.warnings``, as with
+``logging.captureWarnings``). Every record made while the command runs is masked with the
+command's secrets (see :mod:`pipeloop.cli.masking`), whichever handler prints it (Dask's
+own, for one), and every line the command's handler prints passes through the mask again.
+The set-up is undone when the command returns, so commands invoked in-process (tests,
+notebooks) leave logging and warnings as they found them.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 from pipeloop.cli.masking import MaskingFormatter, SecretMask, current_mask
+from pipeloop.datasets.secrets import masking_log_records
 
 __all__ = ["command_logging"]
 
@@ -45,6 +50,24 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
 _CHATTY_LIBRARIES = ("distributed",)
 
 
+def _log_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: Any = None, line: str | None = None) -> None:
+    """``warnings.showwarning`` for a command: the warning as a ``py.warnings`` record."""
+    text = warnings.formatwarning(message, category, filename, lineno, line)
+    logging.getLogger("py.warnings").warning("%s", text.rstrip("\n"))
+
+
+@contextmanager
+def _warnings_logged() -> Iterator[None]:
+    shown = warnings.showwarning
+    warnings.showwarning = _log_warning
+    try:
+        yield
+    finally:
+        if warnings.showwarning is _log_warning:
+            warnings.showwarning = shown
+
+
 @contextmanager
 def command_logging(*packages: str, level: int = logging.INFO,
                     mask: SecretMask | None = None) -> Iterator[None]:
@@ -56,9 +79,9 @@ def command_logging(*packages: str, level: int = logging.INFO,
         mask: the secrets to hide in every line (default: the command's, which grows as
             the command loads the project's credentials).
     """
+    mask = mask if mask is not None else current_mask()
     handler = _StderrHandler()
-    handler.setFormatter(MaskingFormatter(mask if mask is not None else current_mask(),
-                                          _FORMAT, _DATE_FORMAT))
+    handler.setFormatter(MaskingFormatter(mask, _FORMAT, _DATE_FORMAT))
     root = logging.getLogger()
     loggers = [logging.getLogger(name) for name in ("pipeloop", *packages)]
     chatty = [logging.getLogger(name) for name in _CHATTY_LIBRARIES]
@@ -71,7 +94,8 @@ def command_logging(*packages: str, level: int = logging.INFO,
     for logger in chatty:
         logger.setLevel(logging.WARNING)
     try:
-        yield
+        with masking_log_records(mask), _warnings_logged():
+            yield
     finally:
         root.removeHandler(handler)
         for logger, previous in saved:

@@ -1,11 +1,12 @@
 """Keeping credentials out of everything a command prints or writes.
 
-Datasets hide their credentials in ``repr`` (see
-:class:`~pipeloop.datasets.types.MaskedCredentials`), but a dataset's own error message may
-still quote them (a driver refusing ``user:password@host``), and so may what a node logs.
-The CLI therefore masks, as a last line of defence, every string of the project's
-credentials — from ``credentials*.yml`` and from inline ``credentials:`` entries of the
-catalog — in its log lines, its error messages and tracebacks, and the ``--trace`` file.
+The library does the masking (:mod:`pipeloop.datasets.secrets`); this module says what a
+command masks and where. Datasets hide their credentials in ``repr``, but a dataset's own
+error message may still quote them (a driver refusing ``user:password@host``), and so may
+what a node logs or warns. The CLI therefore masks, as a last line of defence, every string
+of the project's credentials — from ``credentials*.yml`` and from inline ``credentials:``
+entries of the catalog — in its log lines and warnings, its error messages and tracebacks,
+and the ``--trace`` file.
 
 One :class:`SecretMask` serves a whole command: :func:`current_mask` finds it in the click
 context, :func:`~pipeloop.cli.conf.load_catalog` fills it, and the log handler, the error
@@ -15,13 +16,13 @@ report and the trace writer use it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from pipeloop.datasets.config import ConfigLoader
-from pipeloop.datasets.types import mask_secrets, secret_strings
+from pipeloop.datasets.secrets import SecretMasker, secret_strings
 
 __all__ = ["MaskingFormatter", "SecretMask", "credential_strings", "current_mask"]
 
@@ -29,34 +30,8 @@ _MASK_KEY = "pipeloop.secret_mask"
 _CREDENTIALS = "credentials"
 
 
-class SecretMask:
-    """The secret strings of one command, and the ways to hide them."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: frozenset[str] = frozenset(secrets)
-
-    def add(self, secrets: Iterable[str]) -> None:
-        """Hide ``secrets`` too, from now on."""
-        self._secrets = self._secrets | frozenset(secrets)
-
-    def __bool__(self) -> bool:
-        return bool(self._secrets)
-
-    def text(self, text: str) -> str:
-        """``text`` with every secret replaced by ``***``."""
-        return mask_secrets(text, self._secrets) if self._secrets else text
-
-    def data(self, value: Any) -> Any:
-        """``value`` (JSON-like: dicts, lists, strings, numbers) with every string masked."""
-        if not self._secrets:
-            return value
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, Mapping):
-            return {self.data(key): self.data(inner) for key, inner in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(inner) for inner in value]
-        return value
+#: The secret strings of one command, and the ways to hide them.
+SecretMask = SecretMasker
 
 
 def current_mask() -> SecretMask:
@@ -108,4 +83,4 @@ class MaskingFormatter(logging.Formatter):
         self._mask = mask
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._mask.text(super().format(record))
+        return self._mask.mask(super().format(record))

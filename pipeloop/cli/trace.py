@@ -145,5 +145,5 @@ class TraceRecorder:
     def write(self, path: str | os.PathLike[str], *, mask: SecretMask | None = None) -> None:
         """Write the trace to ``path`` atomically (no half-written file, ever), with every
         string passed through ``mask`` (error messages may quote credentials)."""
-        events = self.to_json() if mask is None else mask.data(self.to_json())
+        events = self.to_json() if mask is None else mask.mask_data(self.to_json())
         write_atomically(Path(path), json.dumps(events, indent=None))

@@ -165,6 +165,13 @@ class DataCatalog:
         made._secrets = secrets
         return made
 
+    @property
+    def secrets(self) -> frozenset[str]:
+        """The strings of the credentials this catalog was built with (``from_config``'s
+        ``credentials`` and inline ``credentials:`` mappings), for masking: pass them to
+        :class:`~pipeloop.MaskSecretsFilter`. Empty for a catalog made in Python."""
+        return self._secrets
+
     # -- registry -----------------------------------------------------------------------
 
     def _resolve(self, name: str) -> AbstractDataset | None:

@@ -8,13 +8,17 @@ Each environment folder holds YAML files, found by name at any depth (Kedro's pa
         catalog/raw.yml
         parameters.yml          parameters*, parameters*/**, **/parameters*
         pipelines/model/parameters_model.yml
+        globals.yml             globals*, globals*/**, **/globals*
       local/
         credentials.yml         credentials*, credentials*/**, **/credentials*
 
 Within one environment a top-level key may be defined once; the same key in two files is an
-error naming both. The run environment overlays ``base`` key by key for the catalog and the
-credentials, and deep-merges the parameters (the environment wins). Top-level keys starting
-with ``_`` are dropped (YAML anchors). Files are read with ``yaml.safe_load`` only.
+error naming both. Each environment's files of one kind are resolved together with OmegaConf
+(``${...}``, see :mod:`pipeloop.datasets.interpolation`), as Kedro's ``OmegaConfigLoader``
+does; then the run environment overlays ``base`` key by key for the catalog, credentials and
+globals, and deep-merges the parameters (the environment wins). Top-level keys starting with
+``_`` are templates: they may be interpolated, may appear in several files, and are left out
+of the result. Files are read as safe YAML, hardened (:mod:`pipeloop.datasets.yaml_loader`).
 """
 
 from __future__ import annotations
@@ -22,19 +26,22 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeloop.datasets.catalog import DataCatalog
+from pipeloop.datasets.interpolation import resolve, runtime_param_references
+from pipeloop.datasets.runtime_params import MISSING, check_runtime_params, nest, select
+from pipeloop.datasets.types import mask_secrets, secret_strings
+from pipeloop.datasets.yaml_loader import read_yaml
 from pipeloop.errors import ConfigError
 
 __all__ = ["ConfigLoader", "catalog_from_conf"]
 
 _KINDS = ("catalog", "parameters", "credentials")
+_GLOBALS = "globals"
 _EXTENSIONS = (".yml", ".yaml")
 
 
@@ -71,60 +78,36 @@ def _config_files(folder: Path, kind: str) -> list[Path]:
     return sorted(found, key=lambda path: path.relative_to(folder).as_posix())
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    """The mapping in one YAML file (``{}`` for an empty file).
-
-    Raises:
-        ConfigError: the file cannot be read, is not valid YAML (with the line), or does
-            not hold a mapping.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read the configuration file '{path}': {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(_yaml_error_message(path, exc)) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"The configuration file '{path}' must hold a mapping of keys to values, not "
-            f"{type(data).__name__}."
-        )
-    return data
-
-
-def _yaml_error_message(path: Path, exc: yaml.YAMLError) -> str:
-    # Built from the parts, never str(exc): that quotes the file's text, which may be secret.
-    mark = getattr(exc, "problem_mark", None)
-    where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", None) or type(exc).__name__
-    context = getattr(exc, "context", None)
-    detail = f"{problem} ({context})" if context else problem
-    return f"Invalid YAML in '{path}'{where}: {detail}."
-
-
-def _load_env(folder: Path, kind: str) -> dict[str, Any]:
-    """The ``kind`` configuration of one environment folder, every file merged.
+def _load_env(folder: Path, kind: str) -> tuple[dict[Any, Any], dict[Any, Path], dict[Any, int]]:
+    """The ``kind`` configuration of one environment folder, every file merged, templates
+    (``_`` keys) included; with the file and line of each top-level key.
 
     Raises:
         ConfigError: a file is invalid, or two files define the same top-level key.
     """
-    merged: dict[str, Any] = {}
-    origin: dict[str, Path] = {}
+    merged: dict[Any, Any] = {}
+    origin: dict[Any, Path] = {}
+    lines: dict[Any, int] = {}
     for path in _config_files(folder, kind):
-        for key, value in _read_yaml(path).items():
-            if isinstance(key, str) and key.startswith("_"):
-                continue
-            if key in origin:
+        data, file_lines = read_yaml(path)
+        for key, value in data.items():
+            if key in origin and not _is_template(key):
                 raise ConfigError(
                     f"Duplicate {kind} key '{key}' in '{origin[key]}' and '{path}'; a key "
                     f"may be defined in only one file of an environment."
                 )
             merged[key], origin[key] = value, path
-    return merged
+            if key in file_lines:
+                lines[key] = file_lines[key]
+    return merged, origin, lines
+
+
+def _is_template(key: Any) -> bool:
+    return isinstance(key, str) and key.startswith("_")
+
+
+def _without_templates(config: Mapping[Any, Any]) -> dict[Any, Any]:
+    return {key: value for key, value in config.items() if not _is_template(key)}
 
 
 def _deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,23 +121,51 @@ def _deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str
     return merged
 
 
-def _nested(params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """One nested mapping per runtime parameter: ``{"model.lr": 0.1}`` ->
-    ``{"model": {"lr": 0.1}}``."""
-    for key, value in params.items():
-        if not isinstance(key, str) or not all(key.split(".")):
-            raise ConfigError(
-                f"Invalid runtime parameter name {key!r}: use a key such as 'lr', or a "
-                "dotted path such as 'model.lr'."
-            )
-        nested: Any = value
-        for part in reversed(key.split(".")):
-            nested = {part: nested}
-        yield nested
+class _Globals:
+    """The ``globals`` resolver: ``${globals:key}`` or ``${globals:key, default}``."""
+
+    def __init__(self, values: Callable[[], Mapping[Any, Any]]) -> None:
+        self._values = values
+
+    def __call__(self, key: str, default: Any = MISSING) -> Any:
+        if key.startswith("_"):
+            raise ConfigError(f"globals key '{key}': keys starting with '_' are templates, "
+                              "not globals")
+        value = select(self._values(), key)
+        if value is MISSING:
+            if default is MISSING:
+                raise ConfigError(f"globals key '{key}' is not in the globals files and no "
+                                  "default is given")
+            return default
+        return value
+
+
+class _RuntimeParams:
+    """The ``runtime_params`` resolver: ``${runtime_params:key, default}``."""
+
+    def __init__(self, values: Mapping[str, Any] | None) -> None:
+        self._values = values
+
+    def __call__(self, key: str, default: Any = MISSING) -> Any:
+        if self._values is None:
+            raise ConfigError("the runtime_params resolver cannot be used in globals")
+        value = select(self._values, key)
+        if value is MISSING:
+            if default is MISSING:
+                raise ConfigError(f"runtime parameter '{key}' was not given (--params) and "
+                                  "no default is given")
+            return default
+        return value
 
 
 class ConfigLoader:
     """Reads a project's configuration folders: ``base`` overlaid by the run environment.
+
+    Values may hold OmegaConf interpolations, as in Kedro: ``${key}`` for any key of the same
+    kind in the same environment, ``${globals:key}`` for the ``globals*`` files,
+    ``${runtime_params:key, default}`` for ``runtime_params``, ``${oc.env:VAR}`` in
+    credentials only, and any resolver given in ``custom_resolvers``. Top-level keys
+    starting with ``_`` are templates: they may be interpolated and are then left out.
 
     Args:
         conf_source: the configuration folder (``conf``).
@@ -163,7 +174,10 @@ class ConfigLoader:
         default_run_env: the environment used when ``env`` is ``None``; it may be missing
             (``conf/local`` usually is in a fresh checkout).
         runtime_params: parameters merged over the configured ones (``--params``); dotted
-            keys (``"model.lr"``) set nested values.
+            keys (``"model.lr"``) set nested values. Each must name a configured parameter
+            or a key read with ``${runtime_params:key}``.
+        custom_resolvers: resolver name -> function, as Kedro's ``CONFIG_LOADER_ARGS``
+            ``custom_resolvers`` (``{"add": lambda *xs: sum(xs)}`` for ``${add:1,2}``).
 
     Raises:
         ConfigError: ``conf_source`` or its base folder does not exist, or ``env`` names a
@@ -183,13 +197,21 @@ class ConfigLoader:
         base_env: str = "base",
         default_run_env: str = "local",
         runtime_params: Mapping[str, Any] | None = None,
+        custom_resolvers: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
         self.conf_source = Path(conf_source)
         self.env = env if env is not None else default_run_env
         self.base_env = base_env
         self.default_run_env = default_run_env
         self.runtime_params = dict(runtime_params or {})
+        self.custom_resolvers = dict(custom_resolvers or {})
+        for name, function in self.custom_resolvers.items():
+            if not isinstance(name, str) or not name or not callable(function):
+                raise ConfigError(f"Invalid custom resolver {name!r}: give a name and a "
+                                  "function.")
         self._cache: dict[str, dict[str, Any]] = {}
+        self._raw: dict[tuple[str, str], tuple[dict[Any, Any], dict[Any, Path],
+                                              dict[Any, int]]] = {}
         self._check_folders()
 
     def _check_folders(self) -> None:
@@ -208,21 +230,72 @@ class ConfigLoader:
                 "found; create it, or choose an existing environment."
             )
 
+    def _envs(self) -> list[str]:
+        envs = [self.base_env]
+        if self.env != self.base_env and (self.conf_source / self.env).is_dir():
+            envs.append(self.env)
+        return envs
+
+    def _read(self, env: str, kind: str) -> tuple[dict[Any, Any], dict[Any, Path],
+                                                  dict[Any, int]]:
+        if (env, kind) not in self._raw:
+            self._raw[env, kind] = _load_env(self.conf_source / env, kind)
+        return self._raw[env, kind]
+
+    def _nested_runtime_params(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for nested in nest(self.runtime_params):
+            merged = _deep_merge(merged, nested)
+        return merged
+
+    def _resolved(self, env: str, kind: str) -> dict[Any, Any]:
+        """One environment's ``kind``, interpolations resolved, templates left out."""
+        raw, origin, lines = self._read(env, kind)
+        runtime = self._nested_runtime_params()
+        if kind == "parameters":
+            raw = _deep_merge(raw, runtime)  # ${model.lr} sees --params model.lr (Kedro)
+        resolvers: dict[str, Callable[..., Any]] = {
+            "runtime_params": _RuntimeParams(None if kind == _GLOBALS else runtime),
+        }
+        if kind != _GLOBALS:
+            resolvers["globals"] = _Globals(lambda: self._load(_GLOBALS))
+        resolvers.update(self.custom_resolvers)
+        secrets = secret_strings(raw) if kind == "credentials" else set()
+        resolved = resolve(
+            raw, origin=origin, lines=lines, resolvers=resolvers,
+            env_vars=kind == "credentials", mask=lambda text: mask_secrets(text, secrets),
+        )
+        return _without_templates(resolved)
+
     def _load(self, kind: str) -> dict[str, Any]:
         if kind not in self._cache:
-            merged = _load_env(self.conf_source / self.base_env, kind)
-            env_folder = self.conf_source / self.env
-            if self.env != self.base_env and env_folder.is_dir():
-                overlay = _load_env(env_folder, kind)
+            merged: dict[Any, Any] = {}
+            for env in self._envs():
+                overlay = self._resolved(env, kind)
                 if kind == "parameters":
                     merged = _deep_merge(merged, overlay)
                 else:
                     merged.update(overlay)
-            if kind == "parameters":
-                for nested in _nested(self.runtime_params):
-                    merged = _deep_merge(merged, nested)
+            if kind == "parameters" and self.runtime_params:
+                self._check_runtime_params()
+                merged = _deep_merge(merged, self._nested_runtime_params())
             self._cache[kind] = merged
         return copy.deepcopy(self._cache[kind])
+
+    def _check_runtime_params(self) -> None:
+        configured: dict[Any, Any] = {}
+        references: set[str] = set()
+        for env in self._envs():
+            configured = _deep_merge(configured,
+                                     _without_templates(self._read(env, "parameters")[0]))
+            for kind in _KINDS:
+                references |= runtime_param_references(self._read(env, kind)[0])
+        check_runtime_params(self.runtime_params, configured, references)
+
+    @property
+    def globals(self) -> dict[str, Any]:
+        """The globals: what ``${globals:key}`` reads."""
+        return self._load(_GLOBALS)
 
     @property
     def catalog(self) -> dict[str, Any]:
@@ -245,8 +318,10 @@ class ConfigLoader:
         Raises:
             KeyError: any other key.
         """
-        if key not in _KINDS:
-            raise KeyError(f"No configuration '{key}'; use one of {', '.join(_KINDS)}.")
+        if key not in (*_KINDS, _GLOBALS):
+            raise KeyError(
+                f"No configuration '{key}'; use one of {', '.join((*_KINDS, _GLOBALS))}."
+            )
         return self._load(key)
 
     def __repr__(self) -> str:

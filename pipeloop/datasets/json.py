@@ -21,6 +21,9 @@ class JSONDataset(AbstractBytesFileDataset):
         version: the versions to load and save; see :class:`AbstractFileDataset`.
         versioned: turn versioning on without pinning versions.
         metadata: free-form information; pipeloop ignores it.
+        credentials: for a remote ``filepath`` (``s3://...``); see
+            :class:`AbstractFileDataset`.
+        fs_args: for a remote ``filepath``; see :class:`AbstractFileDataset`.
 
     Example::
 

@@ -28,6 +28,8 @@ class PickleDataset(AbstractBytesFileDataset):
         version: the versions to load and save; see :class:`AbstractFileDataset`.
         versioned: turn versioning on without pinning versions.
         metadata: free-form information; pipeloop ignores it.
+        credentials: for a remote ``filepath``; see :class:`AbstractFileDataset`.
+        fs_args: for a remote ``filepath``; see :class:`AbstractFileDataset`.
 
     Raises:
         DatasetError: ``backend`` cannot be imported or has no ``dumps``/``loads``.
@@ -43,6 +45,8 @@ class PickleDataset(AbstractBytesFileDataset):
         version: Version | None = None,
         versioned: bool = False,
         metadata: dict[str, Any] | None = None,
+        credentials: dict[str, Any] | None = None,
+        fs_args: dict[str, Any] | None = None,
     ) -> None:
         try:
             module = importlib.import_module(backend)
@@ -65,6 +69,8 @@ class PickleDataset(AbstractBytesFileDataset):
             version=version,
             versioned=versioned,
             metadata=metadata,
+            credentials=credentials,
+            fs_args=fs_args,
         )
 
     def _describe(self) -> dict[str, Any]:

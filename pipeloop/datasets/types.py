@@ -1,10 +1,19 @@
 """From one catalog entry to a dataset: ``type:``, ``credentials:``, ``versioned:`` and the
 constructor's arguments, each checked so that bad configuration is a clear ``ConfigError``.
 
-``type:`` is either a short name resolved against ``pipeloop.datasets`` (``JSONDataset``,
-``MemoryDataset``, ``pandas.CSVDataset``) or the full dotted path of any
-``AbstractDataset`` subclass (``my_project.datasets.SQLDataset``), so users can plug in their
-own datasets.
+``type:`` names, tried in this order:
+
+1. pipeloop's own dataset, by short name (``JSONDataset``, ``pandas.CSVDataset``) or in
+   Kedro's spellings of it: the old ``DataSet`` ending (``JSONDataSet``), the module form
+   (``pickle.PickleDataset``) and Kedro's prefixes (``kedro_datasets.pandas.CSVDataset``,
+   ``kedro.io.MemoryDataset``). pipeloop's class wins wherever it has one of that name;
+2. the full dotted path of any dataset class (``my_project.datasets.SQLDataset``);
+3. a ``kedro-datasets`` class by Kedro's short name (``pandas.ExcelDataset``,
+   ``plotly.PlotlyDataset``), when that package is installed.
+
+A class that follows Kedro's dataset protocol rather than pipeloop's (every class of
+``kedro-datasets``) is wrapped in :class:`~pipeloop.datasets.kedro_adapter.KedroDataset`. A
+name that resolves nowhere says what to install.
 """
 
 from __future__ import annotations
@@ -12,13 +21,17 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
+import importlib.util
 import inspect
 import pkgutil
+import re
 from collections.abc import Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
 from pipeloop.datasets.base import AbstractDataset
+from pipeloop.datasets.kedro_adapter import KedroDataset, is_kedro_dataset_class, kedro_version
+from pipeloop.datasets.secrets import SecretMasker, secret_strings
 from pipeloop.errors import ConfigError
 
 __all__ = [
@@ -33,10 +46,13 @@ __all__ = [
 ]
 
 _PACKAGE = "pipeloop.datasets"
-_NOT_DATASETS = frozenset({"base", "catalog", "config", "patterns", "types"})
+_NOT_DATASETS = frozenset({"atomic", "base", "catalog", "config", "interpolation",
+                           "kedro_adapter", "patterns", "remote", "runtime_params", "secrets",
+                           "types", "yaml_loader"})
+_KEDRO_DATASETS = "kedro_datasets"
+_KEDRO_PREFIXES = ("kedro_datasets.", "kedro.io.", "kedro.extras.datasets.")
+_KEDRO_INSTALL = "pip install 'pipeloop[kedro]'"
 _MASK = "***"
-# Shorter strings are not masked in messages: hiding every "s3" or "eu" would garble them.
-_MIN_SECRET_LENGTH = 4
 
 
 # -- credentials ----------------------------------------------------------------------------
@@ -79,25 +95,15 @@ def resolve_credentials(
     return {key: resolve(key, value) for key, value in config.items()}
 
 
-def secret_strings(value: Any) -> set[str]:
-    """Every string inside ``value`` (a credentials mapping) long enough to be masked;
-    numbers count as the text they are written as (a numeric PIN is a secret too)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, str):
-        return {value} if len(value) >= _MIN_SECRET_LENGTH else set()
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if isinstance(value, list | tuple):
-        return set().union(*(secret_strings(inner) for inner in value))
-    return set()
-
-
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret replaced by ``***``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, _MASK)
-    return text
+    """``text`` with every occurrence of each secret (in its quoted forms too) replaced by
+    ``***``."""
+    return _masker(frozenset(secrets)).mask(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _masker(secrets: frozenset[str]) -> SecretMasker:
+    return SecretMasker(secrets)
 
 
 # -- type: ----------------------------------------------------------------------------------
@@ -164,43 +170,113 @@ def _import_attribute(module_name: str, attribute: str, *, label: str, type_name
     return getattr(module, attribute, None)
 
 
+def _kedro_extra(type_name: str) -> str:
+    """kedro-datasets' extra for a type (``pandas.ExcelDataset`` -> ``pandas-exceldataset``)."""
+    short = type_name.removeprefix(_KEDRO_PREFIXES[0])
+    module_part, _, attribute = short.rpartition(".")
+    return f"{module_part.replace('.', '-')}-{attribute.lower()}" if module_part else ""
+
+
+def _is_kedro_name(type_name: str) -> bool:
+    return type_name.startswith(_KEDRO_PREFIXES[0])
+
+
 def _import_failed(label: str, type_name: str, exc: Exception) -> ConfigError:
     hint = ""
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         hint = f" Install the missing package '{exc.name}'"
-        hint += " (pip install 'pipeloop[pandas]')." if exc.name == "pandas" else "."
+        if exc.name == "pandas" and not _is_kedro_name(type_name):
+            hint += " (pip install 'pipeloop[pandas]')."
+        elif _is_kedro_name(type_name) and _kedro_extra(type_name):
+            hint += f" (pip install 'kedro-datasets[{_kedro_extra(type_name)}]')."
+        else:
+            hint += "."
     return ConfigError(
         f"Catalog entry {label}: cannot import the dataset type '{type_name}': "
         f"{type(exc).__name__}: {exc}.{hint}"
     )
 
 
-def _find_type(type_name: str, label: str) -> Any:
+def _own_spelling(type_name: str) -> str:
+    """Kedro's spelling of a dataset name as pipeloop spells its own: no Kedro prefix, the
+    ``Dataset`` ending."""
+    for prefix in _KEDRO_PREFIXES:
+        if type_name.startswith(prefix):
+            type_name = type_name[len(prefix):]
+            break
+    return re.sub(r"DataSet$", "Dataset", type_name)
+
+
+def _own_type(type_name: str) -> type[AbstractDataset] | None:
+    """pipeloop's own dataset of that (short or module-qualified) name, if it has one."""
     module_part, _, attribute = type_name.rpartition(".")
     if not module_part:
         found = _short_names(False).get(type_name)
         return found if found is not None else _short_names(True).get(type_name)
-    found = _import_attribute(
-        f"{_PACKAGE}.{module_part}", attribute, label=label, type_name=type_name
-    )
-    if found is None:
+    if module_part.split(".")[0] in _NOT_DATASETS:
+        return None
+    try:
+        module = importlib.import_module(f"{_PACKAGE}.{module_part}")
+    except ImportError:
+        return None
+    found = getattr(module, attribute, None)
+    return found if isinstance(found, type) and issubclass(found, AbstractDataset) else None
+
+
+def _find_type(type_name: str, label: str) -> Any:
+    own = _own_type(type_name) or _own_type(_own_spelling(type_name))
+    if own is not None:
+        return own
+    module_part, _, attribute = type_name.rpartition(".")
+    if module_part and f"{_PACKAGE}.{module_part}".startswith(f"{_PACKAGE}.pandas"):
+        # pipeloop's pandas sub-package exists but cannot import: say what to install.
+        _import_attribute(f"{_PACKAGE}.{module_part}", attribute, label=label,
+                          type_name=type_name)
+    found = None
+    if module_part:
         found = _import_attribute(module_part, attribute, label=label, type_name=type_name)
+    if found is None and not _is_kedro_name(type_name) and "." in type_name:
+        kedro_name = f"{_KEDRO_DATASETS}.{_own_spelling(type_name)}"
+        if importlib.util.find_spec(_KEDRO_DATASETS) is not None:
+            kedro_module, _, kedro_attribute = kedro_name.rpartition(".")
+            found = _import_attribute(kedro_module, kedro_attribute, label=label,
+                                      type_name=kedro_name)
     return found
 
 
-def resolve_type(type_name: Any, *, label: str) -> type[AbstractDataset]:
-    """The dataset class a ``type:`` string names.
+def _not_found(type_name: str, label: str) -> ConfigError:
+    message = (f"Catalog entry {label}: unknown dataset type '{type_name}'"
+               f"{_suggest(type_name, known_dataset_types())}.")
+    if "." in type_name and importlib.util.find_spec(_KEDRO_DATASETS) is None:
+        extra = _kedro_extra(_own_spelling(type_name))
+        return ConfigError(
+            f"{message} It is neither a pipeloop dataset nor an importable class; if it is "
+            f"one of kedro-datasets' classes, install them: {_KEDRO_INSTALL} "
+            f"'kedro-datasets[{extra}]'."
+        )
+    return ConfigError(
+        f"{message} Use a dataset name from pipeloop.datasets or kedro-datasets, or the full "
+        "dotted path of a dataset class."
+    )
+
+
+def resolve_type(type_name: Any, *, label: str) -> type:
+    """The dataset class a ``type:`` string names: a pipeloop dataset, or a class that
+    follows Kedro's dataset protocol (which :func:`create_dataset` wraps).
 
     Args:
-        type_name: a short name (``JSONDataset``, ``pandas.CSVDataset``), a dotted path
-            (``my_package.datasets.MyDataset``), or the class itself (from Python).
+        type_name: a short name (``JSONDataset``, ``pandas.CSVDataset``) in pipeloop's or
+            Kedro's spelling, a dotted path (``my_package.datasets.MyDataset``), or the
+            class itself (from Python).
         label: the entry, quoted, for error messages.
 
     Raises:
-        ConfigError: ``type_name`` is missing, names nothing, or names something that is not
-            an ``AbstractDataset`` subclass.
+        ConfigError: ``type_name`` is missing, names nothing (the message says what to
+            install where that may be why), or names something that is not a dataset.
     """
-    if isinstance(type_name, type) and issubclass(type_name, AbstractDataset):
+    if isinstance(type_name, type) and (
+        issubclass(type_name, AbstractDataset) or is_kedro_dataset_class(type_name)
+    ):
         return type_name
     if type_name is None:
         raise ConfigError(
@@ -213,15 +289,14 @@ def resolve_type(type_name: Any, *, label: str) -> type[AbstractDataset]:
         )
     found = _find_type(type_name, label)
     if found is None:
-        raise ConfigError(
-            f"Catalog entry {label}: unknown dataset type '{type_name}'"
-            f"{_suggest(type_name, known_dataset_types())}. Use a dataset name from "
-            "pipeloop.datasets or the full dotted path of an AbstractDataset subclass."
-        )
-    if not (isinstance(found, type) and issubclass(found, AbstractDataset)):
+        raise _not_found(type_name, label)
+    if not (isinstance(found, type) and (
+        issubclass(found, AbstractDataset) or is_kedro_dataset_class(found)
+    )):
         raise ConfigError(
             f"Catalog entry {label}: type '{type_name}' is not a dataset (a subclass of "
-            "pipeloop.datasets.AbstractDataset)."
+            "pipeloop.datasets.AbstractDataset, or a class with Kedro's load, save and "
+            "_describe)."
         )
     return found
 
@@ -325,7 +400,11 @@ def create_dataset(
     _versioned(cls, arguments, label, load_version, save_version)
     _check_arguments(cls, arguments, label)
     try:
-        return cls(**arguments)
+        if not is_kedro_dataset_class(cls):
+            return cls(**arguments)
+        if "version" in arguments:
+            arguments["version"] = kedro_version(arguments["version"])
+        return KedroDataset(cls(**arguments))
     except Exception as exc:
         secrets = tuple(secrets)
         detail = mask_secrets(f"{type(exc).__name__}: {exc}", secrets)

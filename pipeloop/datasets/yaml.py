@@ -39,6 +39,9 @@ class YAMLDataset(AbstractBytesFileDataset):
         version: the versions to load and save; see :class:`AbstractFileDataset`.
         versioned: turn versioning on without pinning versions.
         metadata: free-form information; pipeloop ignores it.
+        credentials: for a remote ``filepath`` (``s3://...``); see
+            :class:`AbstractFileDataset`.
+        fs_args: for a remote ``filepath``; see :class:`AbstractFileDataset`.
 
     Raises:
         DatasetError: ``load_args`` names an unsafe loader or an unknown option.

@@ -26,7 +26,7 @@ from typing import Any
 
 from pipeloop._async import is_async_callable
 
-__all__ = ["HOOK_NAMES", "HookManager"]
+__all__ = ["HOOK_NAMES", "HookManager", "hook_impl"]
 
 logger = logging.getLogger("pipeloop.hooks")
 
@@ -123,3 +123,18 @@ class HookManager:
 def _describe(func: Callable[..., Any], name: str) -> str:
     owner = getattr(func, "__self__", None)
     return f"{type(owner).__qualname__}.{name}" if owner is not None else name
+
+
+def hook_impl(func: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """Kedro's ``@hook_impl`` marker, so hook classes written for Kedro import unchanged.
+
+    pipeloop finds hooks by method name, so the marker only records that the method is a
+    hook (and pluggy's options, such as ``tryfirst``, which pipeloop does not order by).
+    Works bare (``@hook_impl``) and called (``@hook_impl(tryfirst=True)``).
+    """
+
+    def mark(method: Callable[..., Any]) -> Callable[..., Any]:
+        method.pipeloop_hook_impl = dict(options)  # type: ignore[attr-defined]
+        return method
+
+    return mark(func) if func is not None else mark

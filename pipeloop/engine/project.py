@@ -251,7 +251,20 @@ class Project:
         Raises:
             ConfigError: the configuration folders do not exist.
         """
-        return ConfigLoader(self.conf_source, self.env, runtime_params=params)
+        return ConfigLoader(self.conf_source, self.env, runtime_params=params,
+                            custom_resolvers=self._custom_resolvers())
+
+    def _custom_resolvers(self) -> dict[str, Any]:
+        """Resolvers the project registers: Kedro's ``settings.CONFIG_LOADER_ARGS
+        ["custom_resolvers"]``."""
+        try:
+            settings = importlib.import_module(f"{self.package}.settings")
+        except ModuleNotFoundError as exc:
+            if exc.name in (f"{self.package}.settings", self.package):
+                return {}
+            raise ConfigError(f"Cannot import {self.package}.settings: {exc}") from exc
+        arguments = getattr(settings, "CONFIG_LOADER_ARGS", None) or {}
+        return dict(arguments.get("custom_resolvers") or {})
 
     def catalog(
         self,

@@ -151,13 +151,11 @@ def test_env_equal_to_base_reads_base_once(conf: Path) -> None:
 
 def test_runtime_params_deep_merge_with_dotted_keys(conf: Path) -> None:
     loader = ConfigLoader(
-        conf, "prod", runtime_params={"model.lr": 0.5, "model.layers.size": 16, "new.a.b": 1,
-                                      "seed": 2}
+        conf, "prod", runtime_params={"model.lr": 0.5, "model.layers.size": 16, "seed": 2}
     )
     assert loader.parameters == {
         "model": {"lr": 0.5, "layers": {"n": 4, "size": 16}},
         "seed": 2,
-        "new": {"a": {"b": 1}},
     }
 
 
@@ -306,3 +304,234 @@ class CredentialsRecorder(MemoryDataset):
     def __init__(self, credentials: dict[str, str]) -> None:
         super().__init__()
         self.credentials = credentials
+
+
+# -- interpolation (OmegaConf) --------------------------------------------------------------
+
+
+def test_interpolation_within_and_across_files(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/parameters.yml", """
+        data: {size: 10}
+        model: {test_size: "${data.size}", name: "m-${data.size}"}
+    """)
+    write(root, "base/parameters/more.yml", "split: ${model.test_size}\n")
+    assert ConfigLoader(root).parameters == {
+        "data": {"size": 10}, "model": {"test_size": 10, "name": "m-10"}, "split": 10,
+    }
+
+
+def test_underscore_templates_are_interpolated_then_left_out(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/catalog.yml", """
+        _root: data/01_raw
+        _json: {type: JSONDataset}
+        cars: {type: "${_json.type}", filepath: "${_root}/cars.json"}
+    """)
+    write(root, "base/catalog/boats.yml", "boats: ${_json}\n")
+    assert ConfigLoader(root).catalog == {
+        "cars": {"type": "JSONDataset", "filepath": "data/01_raw/cars.json"},
+        "boats": {"type": "JSONDataset"},
+    }
+
+
+def test_globals_are_shared_across_kinds_and_env_overrides_them(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/globals.yml", "bucket: s3://base\ntypes: {json: JSONDataset}\n")
+    write(root, "prod/globals_prod.yml", "bucket: s3://prod\n")
+    write(root, "base/catalog.yml", """
+        cars: {type: "${globals:types.json}", filepath: "${globals:bucket}/cars.json"}
+    """)
+    write(root, "base/parameters.yml", "where: ${globals:bucket}\nn: ${globals:missing, 3}\n")
+    assert ConfigLoader(root).catalog["cars"] == {"type": "JSONDataset",
+                                                  "filepath": "s3://base/cars.json"}
+    prod = ConfigLoader(root, "prod")
+    assert prod.parameters == {"where": "s3://prod", "n": 3}
+    assert prod["globals"] == {"bucket": "s3://prod", "types": {"json": "JSONDataset"}}
+
+
+def test_unknown_global_is_an_error_naming_file_and_key(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/globals.yml", "bucket: s3://x\n")
+    path = write(root, "base/catalog.yml", "cars:\n  filepath: ${globals:buckt}/c.json\n")
+    with pytest.raises(ConfigError) as info:
+        _ = ConfigLoader(root).catalog
+    message = str(info.value)
+    assert f"'{path}', line 1 (entry 'cars')" in message
+    assert "key 'cars.filepath'" in message
+    assert "buckt" in message
+
+
+def test_runtime_params_resolver_with_default(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/catalog.yml", """
+        cars: {type: JSONDataset, filepath: "${runtime_params:folder, data}/cars.json"}
+    """)
+    write(root, "base/parameters.yml", "seed: ${runtime_params:seed, 1}\n")
+    assert ConfigLoader(root).catalog["cars"]["filepath"] == "data/cars.json"
+    loader = ConfigLoader(root, runtime_params={"folder": "/mnt", "seed": 7})
+    assert loader.catalog["cars"]["filepath"] == "/mnt/cars.json"
+    assert loader.parameters == {"seed": 7, "folder": "/mnt"}  # as in Kedro
+
+
+def test_runtime_params_are_seen_by_parameter_interpolation(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/parameters.yml", "lr: 0.1\nopt: {lr: '${lr}'}\n")
+    assert ConfigLoader(root, runtime_params={"lr": 0.5}).parameters == {
+        "lr": 0.5, "opt": {"lr": 0.5}}
+
+
+def test_runtime_params_resolver_is_refused_in_globals(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    path = write(root, "base/globals.yml", "bucket: ${runtime_params:b, x}\n")
+    write(root, "base/parameters.yml", "where: ${globals:bucket}\n")
+    with pytest.raises(ConfigError, match="runtime_params resolver cannot be used in globals"
+                       ) as info:
+        _ = ConfigLoader(root).parameters
+    assert str(path) in str(info.value)
+
+
+def test_custom_resolvers(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/parameters.yml", "total: ${add:1,2,3}\n")
+    loader = ConfigLoader(root, custom_resolvers={"add": lambda *xs: sum(xs)})
+    assert loader.parameters == {"total": 6}
+    # Registered only while that loader resolves: another loader does not see them.
+    with pytest.raises(ConfigError, match="add"):
+        _ = ConfigLoader(root).parameters
+
+
+def test_invalid_custom_resolver_is_an_error(conf: Path) -> None:
+    with pytest.raises(ConfigError, match="custom resolver 'x'"):
+        ConfigLoader(conf, custom_resolvers={"x": 3})  # type: ignore[dict-item]
+
+
+def test_environment_variables_in_credentials_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIPELOOP_TEST_TOKEN", "tok-from-env")
+    root = tmp_path / "conf"
+    write(root, "base/credentials.yml", "api: {token: '${oc.env:PIPELOOP_TEST_TOKEN}'}\n")
+    path = write(root, "base/parameters.yml", "token: ${oc.env:PIPELOOP_TEST_TOKEN}\n")
+    loader = ConfigLoader(root)
+    assert loader.credentials == {"api": {"token": "tok-from-env"}}
+    with pytest.raises(ConfigError) as info:
+        _ = loader.parameters
+    assert str(path) in str(info.value)
+    assert "oc.env" in str(info.value)
+    assert "tok-from-env" not in str(info.value)
+
+
+def test_unresolvable_reference_names_file_line_and_key(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/parameters.yml", "a: 1\n")
+    path = write(root, "base/parameters_model.yml", "model:\n  lr: ${nowhere.lr}\n")
+    with pytest.raises(ConfigError) as info:
+        _ = ConfigLoader(root).parameters
+    message = str(info.value)
+    assert f"'{path}', line 1 (entry 'model')" in message
+    assert "key 'model.lr'" in message
+    assert "'${nowhere.lr}'" in message
+
+
+def test_unresolvable_credentials_never_show_secrets(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/credentials.yml", "db: {password: hunter2-secret, user: '${nobody}'}\n")
+    with pytest.raises(ConfigError) as info:
+        _ = ConfigLoader(root).credentials
+    assert "hunter2-secret" not in str(info.value)
+    assert "credentials.yml" in str(info.value)
+
+
+def test_escaped_interpolation_is_kept_literally(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/parameters.yml", "text: '\\${not.this}'\n")
+    assert ConfigLoader(root).parameters == {"text": "${not.this}"}
+
+
+# -- runtime parameters must match ----------------------------------------------------------
+
+
+def test_unknown_runtime_param_is_an_error_with_a_suggestion(conf: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        _ = ConfigLoader(conf, runtime_params={"model.lrr": 0.5}).parameters
+    message = str(info.value)
+    assert "Runtime parameter 'model.lrr'" in message
+    assert "Did you mean 'model.lr'" in message
+
+
+def test_runtime_param_under_a_new_key_is_an_error(conf: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'new\.a\.b'"):
+        _ = ConfigLoader(conf, runtime_params={"new.a.b": 1}).parameters
+
+
+def test_runtime_param_read_only_by_the_catalog_is_accepted(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/catalog.yml", "c: {type: JSONDataset, filepath: '${runtime_params:dir}/c'}\n")
+    write(root, "base/parameters.yml", "seed: 1\n")
+    loader = ConfigLoader(root, runtime_params={"dir": "/tmp"})
+    assert loader.parameters == {"seed": 1, "dir": "/tmp"}
+    assert loader.catalog["c"]["filepath"] == "/tmp/c"
+
+
+# -- YAML hardening -------------------------------------------------------------------------
+
+
+def test_key_given_twice_in_one_file_is_an_error(conf: Path) -> None:
+    path = write(conf, "base/parameters_dup.yml", "opt:\n  lr: 1\n  lr: 2\n")
+    with pytest.raises(ConfigError) as info:
+        _ = ConfigLoader(conf).parameters
+    assert str(info.value) == f"Invalid YAML in '{path}', line 3, column 3: the key 'lr' is " \
+        "given twice."
+
+
+def test_merge_keys_may_be_overridden(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/catalog.yml", """
+        _base: &base {type: JSONDataset, filepath: a.json}
+        cars:
+          <<: *base
+          filepath: cars.json
+    """)
+    assert ConfigLoader(root).catalog == {"cars": {"type": "JSONDataset",
+                                                   "filepath": "cars.json"}}
+
+
+BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+def test_alias_bomb_is_refused(conf: Path) -> None:
+    assert len(BOMB) < 700
+    path = write(conf, "base/parameters_bomb.yml", BOMB)
+    with pytest.raises(ConfigError, match="alias") as info:
+        _ = ConfigLoader(conf).parameters
+    assert str(info.value).startswith(f"Invalid YAML in '{path}', line ")
+
+
+def test_recursive_alias_is_refused(conf: Path) -> None:
+    write(conf, "base/parameters_loop.yml", "a: &a [1, *a]\n")
+    with pytest.raises(ConfigError, match="refers to a value that contains it"):
+        _ = ConfigLoader(conf).parameters
+
+
+def test_bad_tagged_secret_is_not_shown(conf: Path) -> None:
+    path = write(conf, "local/credentials.yml", "db:\n  password: !!int s3cr3t-pin\n")
+    with pytest.raises(ConfigError) as info:
+        _ = ConfigLoader(conf).credentials
+    message = str(info.value)
+    assert "s3cr3t-pin" not in message
+    assert message.startswith(f"Invalid YAML in '{path}', line 2")
+    assert "!!int" in message
+    # Tracebacks show no chained error, and the one that quoted the value is not kept.
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert info.value.__context__ is not None and info.value.__context__.__context__ is None
+
+
+def test_exponent_floats_are_floats(tmp_path: Path) -> None:
+    root = tmp_path / "conf"
+    write(root, "base/parameters.yml", "lr: 1e-3\nbig: 2E+5\nname: e5\nversion: 1.2.3\n")
+    assert ConfigLoader(root).parameters == {"lr": 0.001, "big": 200000.0, "name": "e5",
+                                             "version": "1.2.3"}

@@ -6,6 +6,7 @@ import asyncio
 import errno
 import os
 import re
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import anyio
 import pytest
 
 import pipeloop.datasets.file
+from pipeloop.datasets.atomic import is_temporary
 from pipeloop.datasets.file import (
     VERSION_FORMAT,
     VERSION_PATTERN,
@@ -64,7 +66,7 @@ class FailingDiskDataset(BytesDataset):
 
 
 def temporary_files(folder: Path) -> list[str]:
-    return sorted(name for name in os.listdir(folder) if name.endswith(".tmp"))
+    return sorted(name for name in os.listdir(folder) if is_temporary(name))
 
 
 # --- plain files -------------------------------------------------------------------------
@@ -162,11 +164,6 @@ def test_file_datasets_are_persistent(tmp_path: Path) -> None:
 def test_file_protocol_prefix_is_a_local_path(tmp_path: Path) -> None:
     dataset = BytesDataset(f"file://{tmp_path}/data.bin")
     assert dataset.filepath == tmp_path / "data.bin"
-
-
-def test_remote_protocols_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="'s3' protocol"):
-        BytesDataset("s3://bucket/data.bin")
 
 
 @pytest.mark.parametrize("base", [AbstractFileDataset, AbstractBytesFileDataset])
@@ -290,10 +287,10 @@ async def test_failed_replace_removes_temporary(
     path = tmp_path / "data.bin"
     path.write_bytes(b"old")
 
-    async def refuse(src: Any, dst: Any) -> None:
+    def refuse(src: Any, dst: Any) -> None:
         raise PermissionError(errno.EACCES, "Permission denied", str(dst))
 
-    monkeypatch.setattr(aiofiles.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(DatasetError, match="Permission denied"):
         await BytesDataset(path).save(b"new")
     assert path.read_bytes() == b"old"
@@ -511,3 +508,108 @@ def test_args_are_copied_from_the_caller(tmp_path: Path) -> None:
 
 def test_metadata_is_kept(tmp_path: Path) -> None:
     assert BytesDataset(tmp_path / "x", metadata={"owner": "me"}).metadata == {"owner": "me"}
+
+
+# --- data safety: concurrent and killed versioned saves ----------------------------------
+
+
+class MeetingDataset(BytesDataset):
+    """Holds its save after writing the temporary file until every partner has written
+    theirs: saves that all passed any "does the version exist?" check before one publishes."""
+
+    def __init__(self, filepath: Path, version: Version, meeting: list[Any]) -> None:
+        super().__init__(filepath, version=version)
+        self._meeting = meeting  # [arrived count, expected count, all-arrived event]
+
+    async def _write_content(self, file: Any, content: bytes) -> None:
+        await super()._write_content(file, content)
+        self._meeting[0] += 1
+        if self._meeting[0] == self._meeting[1]:
+            self._meeting[2].set()
+        await self._meeting[2].wait()
+
+
+async def test_concurrent_saves_of_one_version_have_exactly_one_winner(tmp_path: Path) -> None:
+    filepath = tmp_path / "data.bin"
+    meeting: list[Any] = [0, 2, anyio.Event()]
+    version = Version(None, "2024-01-01T00.00.00.000Z")
+    outcomes: dict[bytes, BaseException | None] = {}
+
+    async def save(payload: bytes) -> None:
+        try:
+            await MeetingDataset(filepath, version, meeting).save(payload)
+        except VersionError as exc:
+            outcomes[payload] = exc
+        else:
+            outcomes[payload] = None
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(save, b"first")
+            group.start_soon(save, b"second")
+    winners = [payload for payload, error in outcomes.items() if error is None]
+    losers = [error for error in outcomes.values() if error is not None]
+    assert len(winners) == 1 and len(losers) == 1
+    assert "already exists" in str(losers[0])
+    assert (filepath / version.save / "data.bin").read_bytes() == winners[0]
+    assert os.listdir(filepath) == [version.save]  # no temporary left by the loser
+    assert os.listdir(filepath / version.save) == ["data.bin"]
+
+
+async def test_concurrent_saves_in_processes_have_exactly_one_winner(tmp_path: Path) -> None:
+    """The claim holds across processes, which share no memory: four start together."""
+    filepath = tmp_path / "data.txt"
+    start = tmp_path / "start"
+    script = (
+        "import asyncio, os, sys, time\n"
+        "from pipeloop.datasets.text import TextDataset\n"
+        "from pipeloop.datasets.file import Version\n"
+        "from pipeloop.errors import VersionError\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
+        "try:\n"
+        "    asyncio.run(TextDataset(sys.argv[1], version=Version(None, 'v1')).save(sys.argv[3]))\n"
+        "    print('won')\n"
+        "except VersionError:\n"
+        "    print('lost')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    processes = [
+        await anyio.open_process(
+            [sys.executable, "-c", script, str(filepath), str(start), f"p{n}"],
+            env=env,
+        )
+        for n in range(4)
+    ]
+    start.touch()
+    results = []
+    with anyio.fail_after(120):
+        for process in processes:
+            assert process.stdout is not None
+            results.append((await process.stdout.receive()).decode().strip())
+            await process.wait()
+            await process.aclose()
+    assert sorted(results) == ["lost", "lost", "lost", "won"]
+    assert (filepath / "v1" / "data.txt").read_text() == f"p{results.index('won')}"
+    assert os.listdir(filepath) == ["v1"]
+
+
+async def test_failed_versioned_save_leaves_no_version_folder(tmp_path: Path) -> None:
+    filepath = tmp_path / "data.json"
+    with pytest.raises(DatasetError, match="No space left"):
+        await FailingDiskDataset(filepath, version=Version(None, "v1")).save(b"new content")
+    assert os.listdir(filepath) == []
+
+
+async def test_next_versioned_save_removes_what_a_killed_one_left(
+    tmp_path: Path, killed_writer: Any
+) -> None:
+    filepath = tmp_path / "data.json"
+    dataset = JSONDataset(filepath, versioned=True)
+    await dataset.save([1])
+    # What a save killed mid-write leaves: a temporary file in the folder of versions.
+    left = killed_writer(filepath / "2099-01-01T00.00.00.000Z" / "data.json", staging=filepath)
+    assert left.parent == filepath
+    assert await JSONDataset(filepath, versioned=True).load() == [1]  # not a version
+    await dataset.save([2])
+    assert not left.exists()
+    assert all(TIMESTAMP_RE.match(name) for name in os.listdir(filepath))

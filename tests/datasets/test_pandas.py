@@ -93,6 +93,31 @@ async def test_csv_compression_follows_the_suffix(
     assert os.listdir(tmp_path) == ["frame.csv.gz"]
 
 
+@pytest.mark.parametrize(
+    ("name", "opener"),
+    [("frame.csv.bz2", "bz2"), ("frame.csv.xz", "lzma"), ("frame.tar.gz", "tarfile")],
+)
+async def test_csv_compression_survives_the_temporary_name(
+    tmp_path: Path, pd: ModuleType, frame: Any, name: str, opener: str
+) -> None:
+    """The file is written under a temporary name without the suffix; the compression
+    still follows the real name."""
+    import importlib
+
+    from pipeloop.datasets.pandas import CSVDataset
+
+    path = tmp_path / name
+    await CSVDataset(path).save(frame)
+    module = importlib.import_module(opener)
+    if opener == "tarfile":
+        with module.open(path, "r:gz") as archive:
+            assert len(archive.getnames()) == 1
+    else:
+        assert module.decompress(path.read_bytes()).startswith(b"id,name,score")
+    pd.testing.assert_frame_equal(await CSVDataset(path).load(), frame, check_dtype=False)
+    assert os.listdir(tmp_path) == [name]
+
+
 async def test_csv_empty_frame(tmp_path: Path, pd: ModuleType) -> None:
     from pipeloop.datasets.pandas import CSVDataset
 

@@ -657,8 +657,9 @@ async def test_generators_refuse_run_and_the_wrong_stream() -> None:
         node(add, ["a", "b"], "c").iter_outputs({"a": 1, "b": 2})
 
 
-def test_log_label_is_kedros_str() -> None:
+def test_log_label_is_kedros_str_after_the_full_name() -> None:
     assert node(add, ["a", "b"], "c").log_label == "add([a,b]) -> [c]"
+    # The namespaced name, as --nodes takes it (Kedro shows the bare name).
     assert node(add, ["a", "b"], "c", name="adder", namespace="ns").log_label == (
-        "adder: add([a,b]) -> [c]"
+        "ns.adder: add([a,b]) -> [c]"
     )

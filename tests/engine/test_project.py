@@ -285,3 +285,29 @@ async def test_a_report_passed_in_is_filled_and_bad_requests_raise_before_any_no
     assert report.completed_nodes == ["first", "second"]
     with pytest.raises(PipelineError):
         await project.run(node_names=["nowhere"])
+
+
+async def test_kedro_settings_resolvers_and_hook_impl_hooks_are_used(tmp_path: Path) -> None:
+    files = dict(FLAKY)
+    files["conf/base/parameters.yml"] = "start: ${times:2,3}\n"
+    files["src/flaky/settings.py"] = '''
+        from pipeloop import hook_impl
+
+
+        class Counting:
+            seen = []
+
+            @hook_impl
+            def before_node_run(self, node):
+                self.seen.append(node.name)
+
+
+        HOOKS = (Counting(),)
+        CONFIG_LOADER_ARGS = {"custom_resolvers": {"times": lambda a, b: int(a) * int(b)}}
+    '''
+    project = Project.load(write_files(tmp_path / "flaky", files))
+    report = await project.run()
+    assert report.status is RunStatus.COMPLETED
+    assert json.loads((project.root / "data" / "middle.json").read_text()) == 60
+    settings = sys.modules["flaky.settings"]
+    assert settings.Counting.seen == ["first", "second"]

@@ -17,7 +17,8 @@ not a dependency, so processes, descriptors and memory are read from ``/proc``):
 - processes: children of this process, found by their ``PPid`` in ``/proc/<pid>/stat``
   (zombies included: an unreaped child is a leak too);
 - open files: entries of ``/proc/self/fd``;
-- temporary files: ``.*.tmp`` files (the atomic-save temporaries) anywhere under a folder;
+- temporary files: ``.*.tmp`` and ``.*.pipeloop-tmp`` files (the atomic-save temporaries)
+  anywhere under a folder;
 - half-written files: every ``*.json`` file under a folder must parse.
 """
 
@@ -276,11 +277,12 @@ def run_script(tmp_path: Path) -> Callable[[str], dict[str, Any]]:
 
 # -- files -------------------------------------------------------------------------------
 
-TEMPORARY = re.compile(r"^\..+\.tmp$")
+TEMPORARY = re.compile(r"^\..+(\.tmp|\.pipeloop-tmp)$")  # the CLI's, and the datasets'
 
 
 def temporary_files(root: Path) -> list[Path]:
-    """Atomic-save temporaries (``.<name>.<token>.tmp``) anywhere under ``root``."""
+    """Atomic-save temporaries (``.<name>.<token>.tmp``, and the datasets'
+    ``.<name>.<host>-<pid>-<token>.pipeloop-tmp``) anywhere under ``root``."""
     return sorted(path for path in root.rglob("*") if TEMPORARY.match(path.name))
 
 

@@ -1,6 +1,6 @@
 """Datasets backed by pandas (the ``[pandas]`` extra: ``pip install "pipeloop[pandas]"``).
 
-Reading and writing run in a worker thread, so the event loop stays free; saves are atomic
+Reading and writing run in a worker thread, so the event loop stays free; local saves are atomic
 and can be versioned like every file dataset.
 """
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
-
-import anyio.to_thread
 
 from pipeloop.datasets.file import AbstractFileDataset
 from pipeloop.datasets.pandas._compat import pd
@@ -29,6 +27,9 @@ class ParquetDataset(AbstractFileDataset):
         version: the versions to load and save; see :class:`AbstractFileDataset`.
         versioned: turn versioning on without pinning versions.
         metadata: free-form information; pipeloop ignores it.
+        credentials: for a remote ``filepath`` (``s3://...``); see
+            :class:`AbstractFileDataset`.
+        fs_args: for a remote ``filepath``; see :class:`AbstractFileDataset`.
 
     Raises:
         DatasetError: ``save_args`` has ``partition_cols``.
@@ -42,10 +43,10 @@ class ParquetDataset(AbstractFileDataset):
                 "folder of files, which pipeloop cannot replace atomically."
             )
 
-    async def _read(self, path: Path) -> pd.DataFrame:
-        return await anyio.to_thread.run_sync(partial(pd.read_parquet, path, **self._load_args))
+    async def _read(self, path: PurePath) -> pd.DataFrame:
+        return await self._read_with(path, partial(pd.read_parquet, **self._load_args))
 
-    async def _write(self, path: Path, data: Any) -> None:
+    async def _write(self, path: PurePath, data: Any) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DatasetError(
                 f"{type(self).__name__} saves a pandas DataFrame, not {type(data).__name__}: {self}"

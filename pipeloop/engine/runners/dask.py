@@ -49,6 +49,7 @@ from pipeloop.datasets.memory import MemoryDataset
 from pipeloop.engine.node import Node
 from pipeloop.engine.policy import RunContext
 from pipeloop.engine.runners.base import AbstractRunner
+from pipeloop.engine.runners.dask_masking import mask_cluster_logs
 from pipeloop.errors import DatasetError, NodesFailedError, RunnerError
 
 if TYPE_CHECKING:
@@ -445,7 +446,8 @@ class DaskRunner(AbstractRunner):
         pipeline's outputs (those of the healthy branches too, after a ``keep_going``
         failure) and drop every future of the run."""
         self._check_pipeline(pipeline)
-        async with self._connect() as client:
+        async with self._connect() as client, \
+                mask_cluster_logs(client, getattr(catalog, "secrets", ())):
             run = _DaskRun(self, client)
             try:
                 await run.place_data(pipeline, catalog)

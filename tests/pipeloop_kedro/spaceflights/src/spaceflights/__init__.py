@@ -1,0 +1,3 @@
+"""spaceflights: a small Kedro project shaped like Kedro's spaceflights-pandas starter."""
+
+__version__ = "0.1"

@@ -1,0 +1,5 @@
+"""Charts of the preprocessed data."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
