@@ -329,15 +329,20 @@ async def dataset_identity(dataset: Any, *, hash_cache: HashCache | None = None)
     from pipeloop.errors import VersionError
 
     if isinstance(dataset, AbstractFileDataset):
+        remote = dataset.protocol is not None
         if dataset.versioned:
             try:
                 version = await dataset.resolve_load_version()
             except VersionError:
                 return MISSING
-            exists = await anyio.to_thread.run_sync(
-                os.path.isfile, dataset.filepath / str(version) / dataset.filepath.name)
+            if remote:
+                return f"version:{version}"
+            local = Path(dataset.filepath) / str(version) / dataset.filepath.name
+            exists = await anyio.to_thread.run_sync(os.path.isfile, local)
             return f"version:{version}" if exists else MISSING
-        return await anyio.to_thread.run_sync(file_digest, dataset.filepath, hash_cache)
+        if remote:  # no cheap content identity for an unversioned remote file
+            return None
+        return await anyio.to_thread.run_sync(file_digest, Path(dataset.filepath), hash_cache)
     return None
 
 
