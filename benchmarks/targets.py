@@ -205,6 +205,24 @@ def _released(policy: str) -> Rule:
     return rule
 
 
+def _recording_overhead(measurements: list[Measurement]) -> Verdict:
+    verdict = Verdict("fingerprint: provenance recording, 1,000 in-memory nodes",
+                      "(Kedro records none)", "≤ 5% over the same run unrecorded")
+    mine = find(measurements, "fingerprint", policy="sequential", size=1_000)
+    if mine is None:
+        return verdict
+    base, recorded, given = (mine.median(metric) for metric in ("baseline_s", "run_s",
+                                                                "given_s"))
+    if not base or recorded is None or given is None:
+        return verdict
+    overhead = recorded / base - 1
+    verdict.checks.append((f"{overhead:+.1%} ≤ +5%", overhead <= 0.05))
+    verdict.measured = (f"{overhead:+.1%} ({format_seconds(base)} → "
+                        f"{format_seconds(recorded)}); fingerprints given: "
+                        f"{given / base - 1:+.1%}")
+    return verdict
+
+
 RULES: list[Rule] = [
     _chain,
     _linear("chain", "run_s", "issue"),
@@ -226,6 +244,7 @@ RULES: list[Rule] = [
         for policy in ("sequential", "thread", "parallel")
     ],
     *[_released(policy) for policy in ("sequential", "thread", "parallel")],
+    _recording_overhead,
 ]
 
 

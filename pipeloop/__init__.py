@@ -26,6 +26,8 @@ if typing.TYPE_CHECKING:
     from pipeloop.engine.pipeline import Pipeline as Pipeline
     from pipeloop.engine.pipeline import pipeline as pipeline
     from pipeloop.engine.project import Project as Project
+    from pipeloop.engine.provenance import ProvenanceRecorder as ProvenanceRecorder
+    from pipeloop.engine.provenance import ProvenanceStore as ProvenanceStore
     from pipeloop.engine.report import NodeState as NodeState
     from pipeloop.engine.report import RunReport as RunReport
     from pipeloop.engine.report import RunStatus as RunStatus
@@ -53,6 +55,8 @@ _LAZY = {
     "ParallelRunner": "pipeloop.engine.runners.process",
     "Pipeline": "pipeloop.engine.pipeline",
     "Project": "pipeloop.engine.project",
+    "ProvenanceRecorder": "pipeloop.engine.provenance",
+    "ProvenanceStore": "pipeloop.engine.provenance",
     "RunReport": "pipeloop.engine.report",
     "RunStatus": "pipeloop.engine.report",
     "SecretMasker": "pipeloop.datasets.secrets",
@@ -79,6 +83,8 @@ __all__ = [
     "ParallelRunner",
     "Pipeline",
     "Project",
+    "ProvenanceRecorder",
+    "ProvenanceStore",
     "RunReport",
     "RunStatus",
     "SecretMasker",

@@ -138,6 +138,7 @@ def _registry() -> dict[str, Workload]:
     from benchmarks.workloads import (
         chain,
         cpu,
+        fingerprint,
         memory,
         parallel_startup,
         scale,
@@ -146,7 +147,8 @@ def _registry() -> dict[str, Workload]:
     )
 
     workloads = [chain.WORKLOAD, scale.WORKLOAD, wide_io.WORKLOAD, cpu.WORKLOAD,
-                 parallel_startup.WORKLOAD, slow_io.WORKLOAD, memory.WORKLOAD]
+                 parallel_startup.WORKLOAD, slow_io.WORKLOAD, memory.WORKLOAD,
+                 fingerprint.WORKLOAD]
     return {workload.name: workload for workload in workloads}
 
 

@@ -3,6 +3,7 @@ Markdown inside a ```` ```mermaid ```` block)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pipeloop.engine.node import Node
@@ -50,9 +51,10 @@ def _label(text: str) -> str:
     return f'"{escaped}"'
 
 
-def as_mermaid(pipeline: Pipeline) -> str:
+def as_mermaid(pipeline: Pipeline, stale: Collection[str] | None = None) -> str:
     """A Mermaid flowchart: nodes as rounded boxes, datasets as parallelograms, parameters
-    as hexagons, edges from each input to its node and from each node to its outputs."""
+    as hexagons, edges from each input to its node and from each node to its outputs.
+    With ``stale`` (node names), stale nodes are coloured amber and the others green."""
     datasets = {name: f"d{index}" for index, name in enumerate(sorted(pipeline.datasets()))}
     lines = ["flowchart TD"]
     for index, node in enumerate(pipeline.nodes):
@@ -70,4 +72,13 @@ def as_mermaid(pipeline: Pipeline) -> str:
         lines.append(f"    class {','.join(params)} param")
     if data:
         lines.append(f"    class {','.join(data)} data")
+    if stale is not None:
+        lines += ["    classDef stale fill:#fd8,stroke:#c80",
+                  "    classDef fresh fill:#dfd,stroke:#6a6"]
+        for kind, names in (("stale", [i for i, n in enumerate(pipeline.nodes)
+                                       if n.name in stale]),
+                            ("fresh", [i for i, n in enumerate(pipeline.nodes)
+                                       if n.name not in stale])):
+            if names:
+                lines.append(f"    class {','.join(f'n{i}' for i in names)} {kind}")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from pipeloop.cli.catalog_cmd import catalog_group
 from pipeloop.cli.new import new_command
 from pipeloop.cli.pipeline_cmd import pipeline_group
 from pipeloop.cli.run import run_command
+from pipeloop.cli.status import status_command
 
 __all__ = ["cli", "main"]
 
@@ -26,6 +27,7 @@ cli.add_command(run_command)
 cli.add_command(new_command)
 cli.add_command(pipeline_group)
 cli.add_command(catalog_group)
+cli.add_command(status_command)
 
 
 def main() -> None:

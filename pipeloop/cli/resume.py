@@ -35,7 +35,8 @@ _FILTERS = ("from_nodes", "to_nodes", "node_names", "tags", "namespaces", "from_
 _RECORDED_GROUPS: tuple[tuple[str, ...], ...] = (
     ("pipeline_name", "pipeline_names"), ("runner_name", "parallel"), ("is_async",),
     ("max_workers",), ("runner_params",), ("address",), ("keep_going",), ("params",),
-    ("env",), ("conf_source",), ("load_versions",), ("only_missing_outputs",), _FILTERS,
+    ("env",), ("conf_source",), ("load_versions",), ("only_missing_outputs",),
+    ("only_changed",), ("force_nodes",), _FILTERS,
 )
 _RECORDED = frozenset(name for group in _RECORDED_GROUPS for name in group)
 _NOT_REPEATED = frozenset({"resume"})

@@ -114,6 +114,13 @@ _LIST = "Comma-separated; may be repeated."
               help="Versions to load of versioned datasets.")
 @click.option("--only-missing-outputs", is_flag=True,
               help="Skip nodes whose persisted outputs already exist.")
+@click.option("--changed", "only_changed", is_flag=True,
+              help="Run only the nodes whose code, parameters or inputs changed since they "
+              "last ran, or whose outputs are missing or were edited (see `pipeloop "
+              "status`); each skipped node is logged with why it is fresh.")
+@click.option("--force-nodes", multiple=True,
+              help=f"Run these nodes and everything downstream even when fresh (implies "
+              f"--changed). {_LIST}")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a Chrome trace of the run (open it in https://ui.perfetto.dev).")
 @click.option("--progress/--no-progress", default=None,
@@ -170,6 +177,8 @@ def run_command(ctx: click.Context, **options: Any) -> None:
             to_outputs=split_list(options["to_outputs"]),
             namespaces=split_list(options["namespaces"]), params=params,
             load_versions=load_versions, only_missing_outputs=options["only_missing_outputs"],
+            only_changed=options["only_changed"],
+            force_nodes=split_list(options["force_nodes"]),
             keep_going=options["keep_going"],
             record_options=recorded_options(options, conf_source), argv=argv)
         _execute(project, run, options, trace_path, argv)

@@ -20,6 +20,11 @@ resume::
     report = await project.run("__default__", runner=ThreadRunner(), tags=["training"])
     if report.status == "failed":
         report = await project.resume()
+
+Every run records which node produced each persisted output, and with what fingerprint, in
+``.pipeloop/provenance.db``; ``project.run(only_changed=True)`` then runs only the nodes whose
+code, parameters or inputs changed or whose outputs are missing or were edited, and
+``await project.status()`` says which those are and why.
 """
 
 from __future__ import annotations
@@ -42,10 +47,12 @@ import anyio.to_thread
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.datasets.config import ConfigLoader, catalog_from_conf
 from pipeloop.engine.pipeline import Pipeline
+from pipeloop.engine.provenance import ProvenanceRecorder, ProvenanceStore, default_store_path
 from pipeloop.engine.registry import DEFAULT_PIPELINE, load_pipelines, select_pipelines
 from pipeloop.engine.report import RunReport, RunStatus
 from pipeloop.engine.run_record import RecordStatus, RunRecord, resumable_run
 from pipeloop.engine.runners.base import AbstractRunner
+from pipeloop.engine.staleness import Staleness, check_staleness, select_changed
 from pipeloop.errors import ConfigError, ProjectNotFoundError
 
 __all__ = ["PYPROJECT", "Project", "RunFilters", "find_project_root"]
@@ -305,6 +312,32 @@ class Project:
         names = [pipelines] if isinstance(pipelines, str) else list(pipelines)
         return (filters or RunFilters()).apply(select_pipelines(self.pipelines, names))
 
+    # -- what changed --------------------------------------------------------------------
+
+    def provenance_store(self) -> ProvenanceStore:
+        """The store of what each run produced: ``<root>/.pipeloop/provenance.db``."""
+        return ProvenanceStore(default_store_path(self.root))
+
+    async def status(
+        self,
+        pipelines: str | Sequence[str] = DEFAULT_PIPELINE,
+        *,
+        filters: RunFilters | None = None,
+        params: Mapping[str, Any] | None = None,
+        load_versions: Mapping[str, str] | None = None,
+    ) -> Staleness:
+        """Every node of the selected pipeline: fresh (a changed-only run skips it) or stale,
+        with the reasons ("code changed", "parameter `model.lr` changed", ...).
+
+        Raises:
+            ConfigError: the project's configuration or registry is invalid.
+            PipelineError: unknown pipeline names, or filters that keep no node.
+        """
+        pipeline = self.select(pipelines, filters)
+        catalog = self.catalog(params=params, load_versions=load_versions)
+        with contextlib.chdir(self.root):
+            return await check_staleness(pipeline, catalog, self.provenance_store())
+
     # -- running ----------------------------------------------------------------------------
 
     async def run(
@@ -322,6 +355,8 @@ class Project:
         params: Mapping[str, Any] | None = None,
         load_versions: Mapping[str, str] | None = None,
         only_missing_outputs: bool = False,
+        only_changed: bool = False,
+        force_nodes: Iterable[str] = (),
         keep_going: bool = False,
         hooks: Iterable[object] = (),
         report: RunReport | None = None,
@@ -343,6 +378,10 @@ class Project:
             params: parameters over the configured ones (dotted keys set nested values).
             load_versions: dataset name -> version to load.
             only_missing_outputs: run only what missing persisted outputs need.
+            only_changed: skip the nodes that are fresh (see :meth:`status`); each skipped
+                node is logged with why it is fresh.
+            force_nodes: nodes to run with everything downstream of them even when fresh
+                (implies ``only_changed``).
             keep_going: after a node fails, still run what does not depend on it.
             hooks: hook objects, after the project's own.
             report: a fresh report to fill (one is made otherwise).
@@ -360,10 +399,13 @@ class Project:
                              tuple(node_names), tuple(from_inputs), tuple(to_outputs),
                              tuple(namespaces))
         runner = runner if runner is not None else _default_runner()
+        forced = list(force_nodes)
+        changed = only_changed or bool(forced)
         request = {"pipelines": [pipelines] if isinstance(pipelines, str) else list(pipelines),
                    "filters": filters.to_json(), "params": dict(params or {}),
                    "load_versions": dict(load_versions or {}), "env": self.env,
                    "only_missing_outputs": only_missing_outputs, "keep_going": keep_going,
+                   "only_changed": changed, "force_nodes": forced,
                    "runner": f"{type(runner).__module__}:{type(runner).__qualname__}"}
         pipeline = self.select(pipelines, filters)
         catalog = self.catalog(params=params, load_versions=load_versions)
@@ -375,8 +417,10 @@ class Project:
         try:
             # Relative dataset paths start at the project's root.
             with contextlib.chdir(self.root):
-                await runner.run(pipeline, catalog, hooks=all_hooks, run_id=record.run_id,
-                                 keep_going=keep_going, report=report,
+                pipeline, recorder = await self._changed_only(
+                    pipeline, catalog, report, changed, forced)
+                await runner.run(pipeline, catalog, hooks=[*all_hooks, recorder],
+                                 run_id=record.run_id, keep_going=keep_going, report=report,
                                  only_missing_outputs=only_missing_outputs)
         except BaseException:
             with anyio.CancelScope(shield=True):
@@ -386,6 +430,22 @@ class Project:
             raise
         await anyio.to_thread.run_sync(self._end_record, record, report)
         return report
+
+    async def _changed_only(
+        self, pipeline: Pipeline, catalog: DataCatalog, report: RunReport, only_changed: bool,
+        force_nodes: Sequence[str],
+    ) -> tuple[Pipeline, ProvenanceRecorder]:
+        """The part of ``pipeline`` to run, and the hook that records what it produces."""
+        store = self.provenance_store()
+        if not only_changed:
+            return pipeline, ProvenanceRecorder(store, report=report)
+        selection, staleness = await select_changed(pipeline, catalog, store,
+                                                    force_nodes=force_nodes)
+        selection.log_skipped()
+        if not selection.pipeline.nodes:
+            logger.info("Nothing to run: all %d node(s) are fresh.", len(pipeline.nodes))
+        return selection.pipeline, ProvenanceRecorder(
+            store, fingerprints=staleness.fingerprints, report=report)
 
     def _end_record(self, record: RunRecord, report: RunReport) -> None:
         status = {RunStatus.COMPLETED: RecordStatus.COMPLETED,
@@ -454,6 +514,8 @@ class Project:
             params=request.get("params") or None,
             load_versions=request.get("load_versions") or None,
             only_missing_outputs=bool(request.get("only_missing_outputs")),
+            only_changed=bool(request.get("only_changed")),
+            force_nodes=request.get("force_nodes") or (),
             keep_going=bool(request.get("keep_going")),
             hooks=hooks, report=report, record_options=record.options, argv=record.argv,
         )

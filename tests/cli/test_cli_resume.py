@@ -51,8 +51,9 @@ def test_a_failed_run_records_its_options_and_where_to_resume(toy: Path,
     assert saved["options"]["env"] == "test"
     assert saved["ended_at"] is not None
     # Written atomically, and kept out of version control.
+    # (provenance.db: what each node produced, for `pipeloop run --changed`)
     assert sorted(path.name for path in (toy / ".pipeloop").iterdir()) == [
-        ".gitignore", "last_run.json", "runs"]
+        ".gitignore", "last_run.json", "provenance.db", "runs"]
     assert [path.name for path in (toy / ".pipeloop" / "runs").iterdir()] == [
         f"{saved['run_id']}.json"]  # one record per run
     assert (toy / ".pipeloop" / ".gitignore").read_text().splitlines()[-1] == "*"
