@@ -66,7 +66,7 @@ def record_path(project_root: Path, run_id: str | None = None) -> Path:
 def write_atomically(path: Path, text: str) -> None:
     """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp-pipeloop",
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pipeloop-tmp",
                                          dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:

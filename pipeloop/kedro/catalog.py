@@ -125,4 +125,26 @@ def translate_catalog(
         datasets[name] = adapter(catalog, name)
     for name in order_datasets:
         datasets[name] = MemoryDataset()
-    return DataCatalog(datasets)
+    return _KedroRunCatalog(datasets)
+
+
+class _KedroRunCatalog(DataCatalog):
+    """The run's catalog: moves data of Kedro's datasets straight through Kedro's catalog.
+
+    pipeloop's ``DataCatalog.load`` would log its own "Loading data from" line next to
+    Kedro's and wrap Kedro's errors; the adapters' ``kedro_load``/``kedro_save`` do neither.
+    The scheduler loads and saves through the run's catalog, so this is the one place.
+    """
+
+    async def load(self, name: str, version: str | None = None) -> Any:
+        dataset = self.get(name)
+        if isinstance(dataset, KedroCatalogDataset) and version is None:
+            return await dataset.kedro_load()
+        return await super().load(name, version)
+
+    async def save(self, name: str, data: Any) -> None:
+        dataset = self.get(name)
+        if isinstance(dataset, KedroCatalogDataset):
+            await dataset.kedro_save(data)
+        else:
+            await super().save(name, data)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import anyio
 
 import pipeloop
-from pipeloop.kedro.catalog import KedroCatalogDataset, translate_catalog
+from pipeloop.kedro.catalog import translate_catalog
 from pipeloop.kedro.hooks import KedroHookRelay
 from pipeloop.kedro.pipelines import translate_pipeline
 
@@ -50,37 +50,15 @@ __all__ = ["ParallelRunner", "SequentialRunner", "ThreadRunner"]
 T = TypeVar("T")
 
 
-class _KedroIO:
-    """A pipeloop policy's data movement, straight to Kedro's catalog.
-
-    pipeloop's ``DataCatalog.load`` would log its own "Loading data from" line next to
-    Kedro's and wrap Kedro's errors; the adapters' ``kedro_load``/``kedro_save`` do
-    neither.
-    """
-
-    async def load_input(self, catalog: pipeloop.DataCatalog, name: str) -> Any:
-        dataset = catalog[name]
-        if isinstance(dataset, KedroCatalogDataset):
-            return await dataset.kedro_load()
-        return await dataset.load()
-
-    async def save_output(self, catalog: pipeloop.DataCatalog, name: str, data: Any) -> None:
-        dataset = catalog[name]
-        if isinstance(dataset, KedroCatalogDataset):
-            await dataset.kedro_save(data)
-        else:
-            await dataset.save(data)
-
-
-class _SequentialPolicy(_KedroIO, pipeloop.SequentialRunner):
+class _SequentialPolicy(pipeloop.SequentialRunner):
     pass
 
 
-class _ThreadPolicy(_KedroIO, pipeloop.ThreadRunner):
+class _ThreadPolicy(pipeloop.ThreadRunner):
     pass
 
 
-class _ParallelPolicy(_KedroIO, pipeloop.ParallelRunner):
+class _ParallelPolicy(pipeloop.ParallelRunner):
     pass
 
 

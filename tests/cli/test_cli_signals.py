@@ -172,8 +172,9 @@ class Run:
 
 
 def leftovers(project: Path) -> list[str]:
-    """Temporary files left anywhere in the project."""
-    return sorted(path.name for path in project.rglob("*.tmp"))
+    """Temporary files left anywhere in the project (datasets' and the CLI's own)."""
+    return sorted(path.name for pattern in ("*.pipeloop-tmp", "*.tmp", "*.tmp-pipeloop")
+                  for path in project.rglob(pattern))
 
 
 def recorded(project: Path) -> dict[str, object]:
