@@ -172,8 +172,10 @@ class Run:
 
 
 def leftovers(project: Path) -> list[str]:
-    """Temporary files left anywhere in the project."""
-    return sorted(path.name for path in project.rglob("*.tmp"))
+    """Temporary files left anywhere in the project (the CLI's ``.tmp``, the datasets'
+    ``.pipeloop-tmp``)."""
+    return sorted(path.name for path in project.rglob(".*")
+                  if path.name.endswith((".tmp", ".pipeloop-tmp")))
 
 
 def recorded(project: Path) -> dict[str, object]:
