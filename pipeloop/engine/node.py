@@ -95,6 +95,7 @@ class Node:
         "_key",
         "_name",
         "_outputs_spec",
+        "cache",
         "confirms",
         "func",
         "inputs",
@@ -108,6 +109,7 @@ class Node:
         "retry_on",
         "tags",
         "timeout",
+        "version",
     )
 
     func: Callable[..., Any]
@@ -128,6 +130,11 @@ class Node:
     retry_delay: float
     retry_on: tuple[type[BaseException], ...]
     timeout: float | None
+    version: str | None
+    """What the code fingerprint cannot see (a library the node calls changed): bump it and
+    ``run --changed`` treats the node's code as changed."""
+    cache: bool
+    """``False``: ``run --changed`` always runs the node (it reads the clock, the network)."""
 
     def __init__(
         self,
@@ -143,8 +150,12 @@ class Node:
         retry_delay: float = 0.0,
         retry_on: tuple[type[BaseException], ...] = (Exception,),
         timeout: float | None = None,
+        version: str | None = None,
+        cache: bool = True,
     ) -> None:
         self.func = func
+        self.version = None if version is None else str(version)
+        self.cache = bool(cache)
         self._inputs_spec = inputs
         self._outputs_spec = outputs
         self._name = name
@@ -337,6 +348,8 @@ class Node:
             "retry_delay": self.retry_delay,
             "retry_on": self.retry_on,
             "timeout": self.timeout,
+            "version": self.version,
+            "cache": self.cache,
         }
         arguments.update(overrides)
         return Node(**arguments)
@@ -579,6 +592,8 @@ def node(
     retry_delay: float = 0.0,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
     timeout: float | None = None,
+    version: str | None = None,
+    cache: bool = True,
 ) -> Node:
     """Make a :class:`Node`.
 
@@ -601,6 +616,9 @@ def node(
         retry_delay: seconds before the first retry; doubled after each one.
         retry_on: exception types that are retried; others fail at once.
         timeout: seconds a call may take before it fails with ``NodeTimeoutError``.
+        version: part of the node's fingerprint for ``run --changed``: bump it when what
+            the code hash cannot see changed.
+        cache: ``False`` makes ``run --changed`` always run the node.
 
     Raises:
         NodeError: the function cannot take the inputs, a name or tag is invalid, an output
@@ -609,4 +627,4 @@ def node(
     """
     return Node(func, inputs, outputs, name=name, tags=tags, confirms=confirms,
                 namespace=namespace, retries=retries, retry_delay=retry_delay,
-                retry_on=retry_on, timeout=timeout)
+                retry_on=retry_on, timeout=timeout, version=version, cache=cache)

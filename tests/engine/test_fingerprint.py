@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import pipeloop.engine.fingerprint as fp_module
-from pipeloop import DataCatalog, MemoryDataset, Node, Pipeline, node
+from pipeloop import DataCatalog, MemoryDataset, Pipeline, node
 from pipeloop.datasets import JSONDataset, TextDataset
 from pipeloop.datasets.file import Version
 from pipeloop.engine.fingerprint import (
@@ -275,14 +275,25 @@ async def test_unknown_raw_inputs_and_cache_false_have_no_digest() -> None:
     assert prints["a"].inputs == {"x": None} and prints["a"].digest is None
     assert prints["b"].digest is None
 
-    class Uncached(Node):
-        cache = False
-        version = "2"
-
-    pipe = Pipeline([Uncached(other, "params:p", "y", name="a"),
+    pipe = Pipeline([node(other, "params:p", "y", name="a", cache=False, version="2"),
                      node(second, "y", "z", name="b")])
     catalog.add_parameters({"p": 1})
     prints = await fingerprint_pipeline(pipe, catalog)
     assert prints["a"].version == "2" and not prints["a"].cache
     assert prints["a"].output("y") is None
     assert prints["b"].inputs == {"y": None}
+
+
+async def test_node_version_changes_the_fingerprint_and_cache_is_kept() -> None:
+    catalog = DataCatalog()
+    catalog.add_parameters({"p": 1})
+
+    async def digest(**options: Any) -> str | None:
+        pipe = Pipeline([node(other, "params:p", "y", name="a", **options)])
+        return (await fingerprint_pipeline(pipe, catalog))["a"].digest
+
+    assert await digest() == await digest(version=None)
+    assert await digest() != await digest(version="2")
+    assert await digest(version="2") == await digest(version="2")
+    uncached = node(other, "params:p", "y", name="a", cache=False)
+    assert uncached.cache is False and uncached.tag("t").cache is False

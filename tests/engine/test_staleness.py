@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeloop import DataCatalog, Node, Pipeline, SequentialRunner, node
+from pipeloop import DataCatalog, Pipeline, SequentialRunner, node
 from pipeloop.datasets import JSONDataset, TextDataset
 from pipeloop.engine.provenance import ProvenanceRecorder, ProvenanceStore
 from pipeloop.engine.staleness import check_staleness, select_changed
@@ -41,13 +41,10 @@ class Project:
         self.cache = True
 
     def pipeline(self) -> Pipeline:
-        class Configured(Node):
-            cache = self.cache
-
         return Pipeline([
             node(self.funcs["prepare"], ["raw", "params:seed"], "clean", name="prepare"),
-            Configured(self.funcs["train"], ["clean", "params:model.lr"], "model",
-                       name="train"),
+            node(self.funcs["train"], ["clean", "params:model.lr"], "model", name="train",
+                 cache=self.cache),
             node(self.funcs["report"], "model", "report", name="report"),
         ])
 
