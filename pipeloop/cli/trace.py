@@ -21,9 +21,9 @@ from typing import Any
 
 from pipeloop.cli.errors import describe_exception
 from pipeloop.cli.masking import SecretMask
+from pipeloop.datasets.atomic import write_atomically
 from pipeloop.engine.node import Node
 from pipeloop.engine.pipeline import Pipeline
-from pipeloop.engine.run_record import write_atomically
 
 __all__ = ["TraceRecorder"]
 

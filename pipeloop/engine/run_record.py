@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shlex
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pipeloop.datasets.atomic import write_atomically
 from pipeloop.errors import ConfigError, ResumeError
 
 __all__ = ["RECORD_FOLDER", "RecordStatus", "RunRecord", "read_records", "record_path",
@@ -61,23 +60,6 @@ def record_path(project_root: Path, run_id: str | None = None) -> Path:
     """Where a run's record lives (``run_id=None``: the copy of the newest one)."""
     folder = project_root / RECORD_FOLDER
     return folder / _LAST if run_id is None else folder / _RUNS / f"{run_id}.json"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pipeloop-tmp",
-                                         dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
 
 @dataclass
 class RunRecord:
