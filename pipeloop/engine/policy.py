@@ -15,17 +15,14 @@ The scheduler imports only this module, never the runner classes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from pipeloop.datasets.base import AbstractDataset
-    from pipeloop.datasets.catalog import DataCatalog
     from pipeloop.engine.node import Node
-    from pipeloop.engine.pipeline import Pipeline
 
-__all__ = ["Policy", "RunContext", "default_run"]
+__all__ = ["Policy", "RunContext"]
 
 
 @runtime_checkable
@@ -84,17 +81,3 @@ class RunContext:
         """Whether :meth:`execute` applies ``node.retries`` itself (the scheduler then does
         not retry, so attempts are not multiplied)."""
         return False
-
-    def interruptible(self, node: Node) -> bool:
-        """Whether the function of a plain ``node`` runs on the event loop's own thread,
-        where a signal can interrupt it (``KeyboardInterrupt``). Policies that run it
-        elsewhere say ``False``."""
-        return False
-
-
-@asynccontextmanager
-async def default_run(
-    policy: Policy, pipeline: Pipeline, catalog: DataCatalog
-) -> AsyncIterator[RunContext]:
-    """The run context of a policy that needs no per-run resources."""
-    yield RunContext(policy)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio.to_thread
 
-from pipeloop import AbstractDataset, DataCatalog, MemoryDataset
+from pipeloop import AbstractDataset, DataCatalog
 
 if TYPE_CHECKING:
     from kedro.io import CatalogProtocol
@@ -104,7 +104,7 @@ def _in_memory(dataset: object) -> bool:
 
 
 def translate_catalog(
-    catalog: CatalogProtocol, names: Iterable[str], *, order_datasets: Iterable[str] = ()
+    catalog: CatalogProtocol, names: Iterable[str]
 ) -> DataCatalog:
     """A pipeloop catalog over ``catalog`` for the datasets ``names``.
 
@@ -115,17 +115,13 @@ def translate_catalog(
     Args:
         catalog: Kedro's catalog of the run.
         names: every dataset name the pipeline uses.
-        order_datasets: names only pipeloop uses (see :mod:`pipeloop.kedro.pipelines`);
-            they are pipeloop memory datasets, unknown to Kedro.
     """
     datasets: dict[str, AbstractDataset] = {}
     for name in sorted(names):
         dataset = catalog.get(name, fallback_to_runtime_pattern=True)
         adapter = _InlineKedroDataset if _in_memory(dataset) else _ThreadedKedroDataset
         datasets[name] = adapter(catalog, name)
-    for name in order_datasets:
-        datasets[name] = MemoryDataset()
-    return _KedroRunCatalog(datasets)
+    return _KedroRunCatalog(catalog, datasets)
 
 
 class _KedroRunCatalog(DataCatalog):
@@ -133,8 +129,19 @@ class _KedroRunCatalog(DataCatalog):
 
     pipeloop's ``DataCatalog.load`` would log its own "Loading data from" line next to
     Kedro's and wrap Kedro's errors; the adapters' ``kedro_load``/``kedro_save`` do neither.
-    The scheduler loads and saves through the run's catalog, so this is the one place.
+    The scheduler loads, saves and confirms through the run's catalog, so this is the one
+    place.
     """
+
+    def __init__(self, kedro_catalog: CatalogProtocol,
+                 datasets: dict[str, AbstractDataset]) -> None:
+        super().__init__(datasets)
+        self.kedro_catalog = kedro_catalog
+
+    async def confirm(self, name: str) -> None:
+        """Kedro's ``catalog.confirm(name)``, in a worker thread (the dataset need not be
+        one the pipeline reads or writes)."""
+        await anyio.to_thread.run_sync(self.kedro_catalog.confirm, name)
 
     async def load(self, name: str, version: str | None = None) -> Any:
         dataset = self.get(name)

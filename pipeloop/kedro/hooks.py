@@ -9,13 +9,13 @@ the runner, so the relay has no such methods.
 
 What Kedro's runner does between hooks, the relay does too: ``before_node_run`` answers
 replace inputs (and must be ``None`` or dicts), ``on_node_error`` is only for errors of the
-node's function (not of loading its inputs), and the datasets a node ``confirms`` are
-confirmed once its outputs are saved.
+node's function (not of loading its inputs). The datasets a node ``confirms`` are
+confirmed by pipeloop's scheduler once its outputs are saved, through the run's catalog.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,7 +36,6 @@ class KedroHookRelay:
         catalog: Kedro's catalog of the run, passed to the node hooks.
         kedro_nodes: pipeloop node name -> Kedro node.
         run_id: the run id Kedro's runner was given.
-        hidden: dataset names only pipeloop uses; they never reach Kedro.
     """
 
     def __init__(
@@ -46,50 +45,34 @@ class KedroHookRelay:
         kedro_nodes: Mapping[str, KedroNode],
         *,
         run_id: str | None,
-        hidden: Iterable[str] = (),
     ) -> None:
         self._hook = hook_manager.hook
         self._catalog = catalog
         self._nodes = kedro_nodes
         self._run_id = run_id
-        self._hidden = frozenset(hidden)
         self._started: set[str] = set()  # nodes whose function was called
-        self._unsaved: dict[str, int] = {}  # node -> outputs to save before confirming
-
-    def _visible(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: value for name, value in data.items() if name not in self._hidden}
 
     def _node_args(self, node: Node, inputs: Mapping[str, Any], is_async: bool) -> dict[str, Any]:
         return {"node": self._nodes[node.name], "catalog": self._catalog,
-                "inputs": self._visible(inputs), "is_async": is_async, "run_id": self._run_id}
+                "inputs": inputs, "is_async": is_async, "run_id": self._run_id}
 
     # -- datasets ---------------------------------------------------------------------------
 
     def before_dataset_loaded(self, dataset_name: str, node: Node) -> None:
-        if dataset_name not in self._hidden:
-            self._hook.before_dataset_loaded(dataset_name=dataset_name,
-                                             node=self._nodes[node.name])
+        self._hook.before_dataset_loaded(dataset_name=dataset_name,
+                                         node=self._nodes[node.name])
 
     def after_dataset_loaded(self, dataset_name: str, data: Any, node: Node) -> None:
-        if dataset_name not in self._hidden:
-            self._hook.after_dataset_loaded(dataset_name=dataset_name, data=data,
-                                            node=self._nodes[node.name])
+        self._hook.after_dataset_loaded(dataset_name=dataset_name, data=data,
+                                        node=self._nodes[node.name])
 
     def before_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
-        if dataset_name not in self._hidden:
-            self._hook.before_dataset_saved(dataset_name=dataset_name, data=data,
-                                            node=self._nodes[node.name])
+        self._hook.before_dataset_saved(dataset_name=dataset_name, data=data,
+                                        node=self._nodes[node.name])
 
     def after_dataset_saved(self, dataset_name: str, data: Any, node: Node) -> None:
-        if dataset_name in self._hidden:
-            return
         self._hook.after_dataset_saved(dataset_name=dataset_name, data=data,
                                        node=self._nodes[node.name])
-        if node.name in self._unsaved:
-            self._unsaved[node.name] -= 1
-            if not self._unsaved[node.name]:
-                del self._unsaved[node.name]
-                self._confirm(node)
 
     # -- nodes ------------------------------------------------------------------------------
 
@@ -117,13 +100,7 @@ class KedroHookRelay:
         self, node: Node, inputs: dict[str, Any], outputs: dict[str, Any], is_async: bool
     ) -> None:
         self._started.discard(node.name)
-        visible = self._visible(outputs)
-        self._hook.after_node_run(outputs=visible, **self._node_args(node, inputs, is_async))
-        if self._nodes[node.name].confirms:
-            if visible:
-                self._unsaved[node.name] = len(visible)
-            else:
-                self._confirm(node)
+        self._hook.after_node_run(outputs=outputs, **self._node_args(node, inputs, is_async))
 
     def on_node_error(
         self, error: BaseException, node: Node, inputs: dict[str, Any], is_async: bool
@@ -132,7 +109,3 @@ class KedroHookRelay:
         if node.name in self._started:
             self._started.discard(node.name)
             self._hook.on_node_error(error=error, **self._node_args(node, inputs, is_async))
-
-    def _confirm(self, node: Node) -> None:
-        for name in self._nodes[node.name].confirms:
-            self._catalog.confirm(name)

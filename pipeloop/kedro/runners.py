@@ -19,7 +19,6 @@ concurrent_io=False``) moves one dataset at a time instead; Kedro's hooks are to
 
 from __future__ import annotations
 
-import abc
 import asyncio
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -50,18 +49,6 @@ __all__ = ["ParallelRunner", "SequentialRunner", "ThreadRunner"]
 T = TypeVar("T")
 
 
-class _SequentialPolicy(pipeloop.SequentialRunner):
-    pass
-
-
-class _ThreadPolicy(pipeloop.ThreadRunner):
-    pass
-
-
-class _ParallelPolicy(pipeloop.ParallelRunner):
-    pass
-
-
 def _run_to_completion(main: Callable[[], Awaitable[T]]) -> T:
     """``anyio.run(main)``; in a helper thread when this thread already runs an event loop
     (a Jupyter kernel does), since Kedro's ``run`` is synchronous."""
@@ -76,14 +63,12 @@ def _run_to_completion(main: Callable[[], Awaitable[T]]) -> T:
 class _PipeloopKedroRunner(KedroAbstractRunner):
     """What the three runners share: Kedro's interface over a pipeloop policy."""
 
+    #: The pipeloop runner that executes the nodes (each subclass makes its own).
+    policy: pipeloop.AbstractRunner
+
     def __init__(self, is_async: bool = False, *, concurrent_io: bool = True) -> None:
         super().__init__(is_async=is_async)
         self.concurrent_io = concurrent_io
-
-    @property
-    @abc.abstractmethod
-    def policy(self) -> pipeloop.AbstractRunner:
-        """The pipeloop runner that executes the nodes."""
 
     def _get_executor(self, max_workers: int) -> Executor | None:
         """None: pipeloop's policy, not a ``concurrent.futures`` executor, runs the nodes."""
@@ -106,13 +91,10 @@ class _PipeloopKedroRunner(KedroAbstractRunner):
                 naming the node.
         """
         translation = translate_pipeline(pipeline)
-        run_catalog = translate_catalog(catalog, pipeline.datasets(),
-                                        order_datasets=translation.order_datasets)
+        run_catalog = translate_catalog(catalog, pipeline.datasets())
         # Kedro's null manager answers every hook with None, as the relay expects.
         manager = cast("PluginManager", hook_manager or _NullPluginManager())
-        relay = KedroHookRelay(manager, catalog,
-                               translation.kedro_nodes, run_id=run_id,
-                               hidden=translation.order_datasets)
+        relay = KedroHookRelay(manager, catalog, translation.kedro_nodes, run_id=run_id)
 
         async def main() -> dict[str, Any]:
             return await self.policy.run(translation.pipeline, run_catalog, hooks=[relay],
@@ -137,11 +119,7 @@ class SequentialRunner(_PipeloopKedroRunner):
 
     def __init__(self, is_async: bool = False, *, concurrent_io: bool = True) -> None:
         super().__init__(is_async=is_async, concurrent_io=concurrent_io)
-        self._policy = _SequentialPolicy(is_async=concurrent_io)
-
-    @property
-    def policy(self) -> pipeloop.AbstractRunner:
-        return self._policy
+        self.policy = pipeloop.SequentialRunner(is_async=concurrent_io)
 
 
 class ThreadRunner(_PipeloopKedroRunner):
@@ -160,11 +138,7 @@ class ThreadRunner(_PipeloopKedroRunner):
     def __init__(self, max_workers: int | None = None, is_async: bool = False, *,
                  concurrent_io: bool = True) -> None:
         super().__init__(is_async=is_async, concurrent_io=concurrent_io)
-        self._policy = _ThreadPolicy(max_workers, is_async=concurrent_io)
-
-    @property
-    def policy(self) -> pipeloop.AbstractRunner:
-        return self._policy
+        self.policy = pipeloop.ThreadRunner(max_workers, is_async=concurrent_io)
 
 
 class ParallelRunner(_PipeloopKedroRunner):
@@ -187,8 +161,4 @@ class ParallelRunner(_PipeloopKedroRunner):
     def __init__(self, max_workers: int | None = None, is_async: bool = False, *,
                  concurrent_io: bool = True) -> None:
         super().__init__(is_async=is_async, concurrent_io=concurrent_io)
-        self._policy = _ParallelPolicy(max_workers, is_async=concurrent_io)
-
-    @property
-    def policy(self) -> pipeloop.AbstractRunner:
-        return self._policy
+        self.policy = pipeloop.ParallelRunner(max_workers, is_async=concurrent_io)
