@@ -243,10 +243,8 @@ class Scheduler:
         if "on_node_start" in self._hooks:
             await self._hooks.call("on_node_start", node=node, run_id=self._run_id)
         try:
-            if node.is_generator:
-                await self._stream(node)
-            else:
-                outputs = await self._attempts(node)
+            outputs = await self._attempts(node)
+            if not node.is_generator:  # a generator's chunks were saved as they came
                 await self._saved_by_node(node, outputs)
             await self._confirm(node)
             await self._release_inputs(node)
@@ -271,10 +269,10 @@ class Scheduler:
         self._settle()
 
     async def _attempts(self, node: Node) -> dict[str, Any]:
-        """Load the inputs and execute the node; again, on freshly loaded inputs and after a
-        growing delay, while it fails with a retryable error and has retries left. Hooks see
-        one node run: ``before_node_run`` once, then ``after_node_run`` or
-        ``on_node_error`` once."""
+        """Load the inputs and execute the node (a generator node saves its chunks as it
+        goes); again, on freshly loaded inputs and after a growing delay, while it fails with
+        a retryable error and has retries left. Hooks see one node run: ``before_node_run``
+        once, then ``after_node_run`` (a generator's last chunk) or ``on_node_error`` once."""
         delay = node.retry_delay
         attempt = 1
         replaced: dict[str, Any] = {}
@@ -307,34 +305,10 @@ class Scheduler:
             delay *= 2
             attempt += 1
 
-    async def _stream(self, node: Node) -> None:
-        """Run a generator node: save each chunk it yields before asking for the next, as
-        Kedro streams. The generator runs in this process (a plain one in a worker thread,
-        chunk by chunk); it is not retried, since chunks already saved would be saved again.
-        Its ``timeout`` bounds the whole stream."""
-        inputs: dict[str, Any] = {}
-        try:
-            inputs = await self._load_inputs(node)
-            inputs.update({name: data for name, data in
-                           (await self._before_node_run(node, inputs)).items()
-                           if name in inputs})
-            self._log_running(node)
-            self._report.node_attempted(node.name)
-            with anyio.fail_after(node.timeout):  # None: no deadline
-                last = await self._save_chunks(node, inputs)
-        except TimeoutError as exc:
-            error = NodeTimeoutError(f"Node '{node.name}' did not finish streaming within its "
-                                     f"timeout of {node.timeout:g} s.")
-            await self._report_node_error(node, inputs, error)
-            raise error from exc
-        except Exception as exc:
-            await self._report_node_error(node, inputs, exc)
-            raise
-        if "after_node_run" in self._hooks:
-            await self._hooks.call("after_node_run", outputs=last,
-                                   **self._node_args(node, inputs))
-
     async def _save_chunks(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Execute a generator node: save each chunk it yields before asking for the next,
+        as Kedro streams; return the last chunk. The generator runs in this process (a plain
+        one in a worker thread, chunk by chunk), whatever the policy."""
         last: dict[str, Any] = {}
         if node.is_async:
             chunks = node.aiter_outputs(inputs)
@@ -381,9 +355,10 @@ class Scheduler:
             logger.info("Running node: %s", node.log_label)
 
     def _retry_allowed(self, node: Node, exc: BaseException, attempt: int) -> bool:
-        # A wrong return shape is a bug in the node, not a passing fault.
+        # A wrong return shape is a bug in the node, not a passing fault; a generator's
+        # chunks already saved would be saved again.
         return (attempt <= node.retries and not isinstance(exc, NodeOutputError)
-                and not self._context.retries_itself(node))
+                and not node.is_generator and not self._context.retries_itself(node))
 
     async def _report_node_error(
         self, node: Node, inputs: dict[str, Any], exc: BaseException
@@ -397,16 +372,17 @@ class Scheduler:
                 "session_id": self._run_id}
 
     async def _execute_once(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+        execute = self._save_chunks if node.is_generator else self._context.execute
         if node.timeout is None:
-            return await self._context.execute(node, inputs)
+            return await execute(node, inputs)
         with anyio.move_on_after(node.timeout) as scope:
-            outputs = await self._context.execute(node, inputs)
+            outputs = await execute(node, inputs)
             # A function that ran inline could not be interrupted; late is still late.
             if anyio.current_time() < scope.deadline:
                 return outputs
         raise NodeTimeoutError(
             f"Node '{node.name}' did not finish within its timeout of {node.timeout:g} s."
-            + self._context.timeout_remark
+            + ("" if node.is_generator else self._context.timeout_remark)
         )
 
     # -- data -----------------------------------------------------------------------------

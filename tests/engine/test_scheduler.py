@@ -26,7 +26,9 @@ from pipeloop import (
     DataCatalog,
     LambdaDataset,
     MemoryDataset,
+    ParallelRunner,
     Pipeline,
+    RunReport,
     SequentialRunner,
     ThreadRunner,
     node,
@@ -760,3 +762,97 @@ async def test_kedro_log_lines(pipeloop_logs: pytest.LogCaptureFixture) -> None:
     assert "Completed 1 out of 2 tasks" in messages
     assert "Completed 2 out of 2 tasks" in messages
     assert messages[-1] == "Pipeline execution completed successfully."
+
+
+# -- generator nodes, transcoding, confirms --------------------------------------------------
+
+
+def _counting_up(n: int, trace: list[str]) -> Any:
+    for i in range(n):
+        trace.append(f"yield {i}")
+        yield i
+
+
+async def _async_counting_up(n: int, trace: list[str]) -> Any:
+    for i in range(n):
+        trace.append(f"yield {i}")
+        yield i
+
+
+def _recording(trace: list[str]) -> LambdaDataset:
+    return LambdaDataset(load=None, save=lambda data: trace.append(f"save {data}"))
+
+
+@pytest.mark.parametrize("func", [_counting_up, _async_counting_up])
+async def test_a_generator_node_saves_each_chunk_before_the_next(
+    local_runner: AbstractRunner, func: Callable[..., Any]
+) -> None:
+    if isinstance(local_runner, ParallelRunner) and func is _counting_up:
+        pytest.skip("the trace list lives in this process; chunks are pulled here anyway")
+    trace: list[str] = []
+    catalog = DataCatalog({"n": MemoryDataset(3), "trace": MemoryDataset(trace, copy_mode="assign"),
+                           "out": _recording(trace)})
+    pipe = Pipeline([node(func, ["n", "trace"], "out", name="stream")])
+    report = RunReport()
+    await local_runner.run(pipe, catalog, report=report)
+    assert trace == ["yield 0", "save 0", "yield 1", "save 1", "yield 2", "save 2"]
+    assert report.completed_nodes == ["stream"]
+
+
+def _fails_after_one(n: int) -> Any:
+    yield n
+    raise ValueError("half way")
+
+
+async def test_a_generator_node_is_never_retried_after_saving_chunks() -> None:
+    trace: list[str] = []
+    catalog = DataCatalog({"n": MemoryDataset(7), "out": _recording(trace)})
+    pipe = Pipeline([node(_fails_after_one, "n", "out", name="stream", retries=3)])
+    with pytest.raises(ValueError, match="half way"):
+        await SequentialRunner().run(pipe, catalog)
+    assert trace == ["save 7"]  # saved once, not once per attempt
+
+
+def _as_text(value: int) -> str:
+    return str(value)
+
+
+def _shout(text: str) -> str:
+    return text.strip() + "!"
+
+
+async def test_a_reader_of_another_format_waits_for_the_writer(tmp_path: Path) -> None:
+    from pipeloop.datasets import JSONDataset, TextDataset
+
+    path = tmp_path / "shared.json"
+    catalog = DataCatalog({"x": SlowDataset(41, delay=0.05),
+                           "ds@json": JSONDataset(str(path)), "ds@text": TextDataset(str(path))})
+    pipe = Pipeline([node(_shout, "ds@text", "y", name="read"),
+                     node(_as_text, "x", "ds@json", name="write")])
+    outputs = await ThreadRunner().run(pipe, catalog)
+    assert outputs == {"y": '"41"!'}
+
+
+async def test_unregistered_formats_of_one_dataset_share_one_memory_dataset() -> None:
+    pipe = Pipeline([node(_as_text, "x", "ds@str", name="write"),
+                     node(_shout, "ds@text", "y", name="read")])
+    outputs = await SequentialRunner().run(pipe, DataCatalog({"x": MemoryDataset(5)}))
+    assert outputs == {"y": "5!"}
+
+
+class _Confirmable(MemoryDataset):
+    def __init__(self, trace: list[str]) -> None:
+        super().__init__()
+        self.trace = trace
+
+    def confirm(self) -> None:
+        self.trace.append("confirm")
+
+
+async def test_confirms_are_called_once_the_outputs_are_saved() -> None:
+    trace: list[str] = []
+    catalog = DataCatalog({"x": MemoryDataset(1), "y": _recording(trace),
+                           "marker": _Confirmable(trace)})
+    pipe = Pipeline([node(_as_text, "x", "y", name="n", confirms="marker")])
+    await SequentialRunner().run(pipe, catalog)
+    assert trace == ["save 1", "confirm"]
