@@ -50,7 +50,7 @@ from pipeloop.errors import MissingInputsError, RunnerError
 if TYPE_CHECKING:
     from pipeloop.engine.pipeline import Pipeline
 
-__all__ = ["AbstractRunner", "limiter_for"]
+__all__ = ["AbstractRunner", "execute_in", "limiter_for"]
 
 logger = logging.getLogger("pipeloop.runner")
 
@@ -83,6 +83,13 @@ def limiter_for(runner: AbstractRunner, capacity: int) -> anyio.CapacityLimiter:
     return limiter
 
 
+async def execute_in(executor: Executor, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run plain ``node`` in ``executor`` with the caller's context variables; awaiting it is
+    cancellable, though a call already running finishes on its own."""
+    call = contextvars.copy_context().run
+    return await asyncio.wrap_future(executor.submit(call, node.run, inputs))
+
+
 class _ExecutorRun(RunContext):
     """A run of a Kedro 1.x runner whose ``_get_executor`` returned an executor: plain
     nodes execute in it."""
@@ -94,8 +101,7 @@ class _ExecutorRun(RunContext):
     async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         if node.is_async:
             return await node.arun(inputs)
-        call = contextvars.copy_context().run
-        return await asyncio.wrap_future(self._executor.submit(call, node.run, inputs))
+        return await execute_in(self._executor, node, inputs)
 
 
 class AbstractRunner:

@@ -158,7 +158,23 @@ class FutureDataset(AbstractDataset):
         return {"future": getattr(self.future, "key", None)}
 
 
-class _OnWorkerDataset(AbstractDataset):
+class _StandIn(AbstractDataset):
+    """Takes the place of ``dataset`` in a run's catalog: it exists and reads as it does."""
+
+    def __init__(self, dataset: AbstractDataset) -> None:
+        self.dataset = dataset
+
+    async def _exists(self) -> bool:
+        return await self.dataset.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return self.dataset._describe()
+
+    def __repr__(self) -> str:
+        return repr(self.dataset)
+
+
+class _OnWorkerDataset(_StandIn):
     """Stands for a dataset that the Dask workers load and save themselves.
 
     ``load`` hands out a placeholder the worker running the reading node resolves; ``save``
@@ -166,8 +182,8 @@ class _OnWorkerDataset(AbstractDataset):
     """
 
     def __init__(self, name: str, dataset: AbstractDataset, run: _DaskRun) -> None:
+        super().__init__(dataset)
         self.name = name
-        self.dataset = dataset
         self.run = run
 
     async def _load(self) -> Any:
@@ -181,37 +197,16 @@ class _OnWorkerDataset(AbstractDataset):
             _save, self.dataset, data, key=f"save-{self.name}-{uuid.uuid4().hex}", pure=False
         )])
 
-    async def _exists(self) -> bool:
-        return await self.dataset.exists()
 
-    def _describe(self) -> dict[str, Any]:
-        return self.dataset._describe()
-
-    def __repr__(self) -> str:
-        return repr(self.dataset)
-
-
-class _GatheringDataset(AbstractDataset):
+class _GatheringDataset(_StandIn):
     """A dataset this process must load and save itself (callbacks into it, or not
     picklable): data held on the cluster is gathered before it is saved."""
-
-    def __init__(self, dataset: AbstractDataset) -> None:
-        self.dataset = dataset
 
     async def _load(self) -> Any:
         return await self.dataset.load()
 
     async def _save(self, data: Any) -> None:
         await self.dataset.save(await data if isinstance(data, Future) else data)
-
-    async def _exists(self) -> bool:
-        return await self.dataset.exists()
-
-    def _describe(self) -> dict[str, Any]:
-        return self.dataset._describe()
-
-    def __repr__(self) -> str:
-        return repr(self.dataset)
 
 
 class _DaskRun(RunContext):
