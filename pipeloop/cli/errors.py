@@ -28,6 +28,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from pipeloop.cli.masking import SecretMask, current_mask
+from pipeloop.engine.registry import describe_exception as describe_library_exception
 from pipeloop.errors import (
     MissingInputsError,
     PipelineError,
@@ -134,14 +135,12 @@ def set_verbose(context: click.Context, _param: click.Parameter, value: bool) ->
 
 
 def describe_exception(exc: BaseException) -> str:
-    """One line saying what ``exc`` is: pipeloop's own messages as they are, anything else
-    prefixed with its type (``ValueError: boom``)."""
+    """One line saying what ``exc`` is (see :func:`pipeloop.engine.registry.
+    describe_exception`); a group, each of its exceptions."""
     if isinstance(exc, BaseExceptionGroup) and not isinstance(exc, PipeloopError):
         return "; ".join(describe_exception(inner) for inner in exc.exceptions)
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    if isinstance(exc, PipeloopError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text = describe_library_exception(exc)
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def print_traceback(exc: BaseException) -> None:

@@ -9,7 +9,6 @@ and turns the first Ctrl-C or SIGTERM into a clean cancellation
 
 from __future__ import annotations
 
-import logging
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
@@ -34,7 +33,7 @@ from pipeloop.cli.runners import BUILTIN_RUNNERS, check_choice, make_runner
 from pipeloop.cli.trace import TraceRecorder
 from pipeloop.engine.project import Project
 from pipeloop.engine.report import RunReport, RunStatus
-from pipeloop.engine.run_record import RunRecord
+from pipeloop.engine.run_record import RunRecord, log_resume
 from pipeloop.errors import ConfigError
 
 __all__ = ["run_command"]
@@ -156,14 +155,14 @@ def run_command(ctx: click.Context, **options: Any) -> None:
     project = open_project(options["project_path"], env=options["env"],
                            conf_source=conf_source)
     if load_versions:
-        project.catalog(params=params)  # a configuration error is not a usage error
         try:
             project.catalog(params=params, load_versions=load_versions)
         except ConfigError as exc:
+            project.catalog(params=params)  # a configuration error is not a usage error
             raise UsageProblem(f"Invalid value for '--load-versions': {exc}") from exc
     with command_logging(project.package):
         if resumed is not None:
-            _log_resume(resumed)
+            log_resume(resumed)
         runner = make_runner(options["runner_name"], parallel=options["parallel"],
                              arguments=runner_arguments)
         names = ([options["pipeline_name"]] if options["pipeline_name"] else [])
@@ -182,14 +181,6 @@ def run_command(ctx: click.Context, **options: Any) -> None:
             keep_going=options["keep_going"],
             record_options=recorded_options(options, conf_source), argv=argv)
         _execute(project, run, options, trace_path, argv)
-
-
-def _log_resume(record: RunRecord) -> None:
-    start = (f"from nodes {', '.join(record.resume_nodes)}" if record.resume_nodes
-             else "from the start")
-    logging.getLogger("pipeloop.cli").info(
-        "Resuming the last run (started %s, %s) %s.", record.started_at,
-        record.status.value, start)
 
 
 # -- running ------------------------------------------------------------------------------

@@ -36,8 +36,10 @@ import os
 import pkgutil
 import sys
 import tomllib
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +52,13 @@ from pipeloop.engine.pipeline import Pipeline
 from pipeloop.engine.provenance import ProvenanceRecorder, ProvenanceStore, default_store_path
 from pipeloop.engine.registry import DEFAULT_PIPELINE, load_pipelines, select_pipelines
 from pipeloop.engine.report import RunReport, RunStatus
-from pipeloop.engine.run_record import RecordStatus, RunRecord, resumable_run
+from pipeloop.engine.run_record import (
+    RecordStatus,
+    RunRecord,
+    log_resume,
+    read_records,
+    resumable_run,
+)
 from pipeloop.engine.runners.base import AbstractRunner
 from pipeloop.engine.staleness import Staleness, check_staleness, select_changed
 from pipeloop.errors import ConfigError, ProjectNotFoundError
@@ -114,6 +122,31 @@ def _setting(table: dict[str, Any], key: str, default: str | None, where: str) -
     return value.strip()
 
 
+def _find(path: str | os.PathLike[str] | None) -> tuple[Path, str, dict[str, Any]]:
+    """The project folder at ``path`` (or the nearest one at or above the current folder),
+    with the tool its table is for and the table.
+
+    Raises:
+        ProjectNotFoundError: no project there (``path``) or in any parent folder.
+        ConfigError: a ``pyproject.toml`` on the way is not valid TOML.
+    """
+    start = Path(path).resolve() if path is not None else Path.cwd().resolve()
+    for folder in (start,) if path is not None else (start, *start.parents):
+        pyproject = folder / PYPROJECT
+        found = _read_table(pyproject) if pyproject.is_file() else None
+        if found is not None:
+            return folder, *found
+    if path is not None:
+        raise ProjectNotFoundError(
+            f"No pipeloop project at {start}: it needs a {PYPROJECT} with a "
+            "[tool.pipeloop] table.").with_hint(
+            "Create one with `pipeloop new NAME`, or point --project at a project.")
+    raise ProjectNotFoundError(
+        f"No pipeloop project found in {start} or its parents (looked for a {PYPROJECT} "
+        "with a [tool.pipeloop] table).").with_hint(
+        "Run inside a project, pass --project PATH, or create one with `pipeloop new`.")
+
+
 def find_project_root(path: str | os.PathLike[str] | None = None) -> Path:
     """The project folder at ``path``, or else the nearest one at or above the current
     folder.
@@ -121,24 +154,7 @@ def find_project_root(path: str | os.PathLike[str] | None = None) -> Path:
     Raises:
         ProjectNotFoundError: no project there (``path``) or in any parent folder.
     """
-    if path is not None:
-        root = Path(path).resolve()
-        pyproject = root / PYPROJECT
-        if not (pyproject.is_file() and _read_table(pyproject) is not None):
-                raise ProjectNotFoundError(
-                f"No pipeloop project at {root}: it needs a {PYPROJECT} with a "
-                "[tool.pipeloop] table.").with_hint(
-                "Create one with `pipeloop new NAME`, or point --project at a project.")
-        return root
-    start = Path.cwd().resolve()
-    for folder in (start, *start.parents):
-        pyproject = folder / PYPROJECT
-        if pyproject.is_file() and _read_table(pyproject) is not None:
-            return folder
-    raise ProjectNotFoundError(
-        f"No pipeloop project found in {start} or its parents (looked for a {PYPROJECT} "
-        "with a [tool.pipeloop] table).").with_hint(
-        "Run inside a project, pass --project PATH, or create one with `pipeloop new`.")
+    return _find(path)[0]
 
 
 def _source_dir(root: Path, package: str, hint: str | None) -> Path:
@@ -191,12 +207,8 @@ class Project:
             ProjectNotFoundError: no project there.
             ConfigError: its settings are invalid, or its package folder does not exist.
         """
-        root = find_project_root(path)
-        pyproject = root / PYPROJECT
-        found = _read_table(pyproject)
-        assert found is not None
-        tool, table = found
-        where = f"{pyproject}: [tool.{tool}]"
+        root, tool, table = _find(path)
+        where = f"{root / PYPROJECT}: [tool.{tool}]"
         package = _setting(table, "package" if tool == "pipeloop" else "package_name",
                            None, where)
         pipelines = _setting(table, "pipelines",
@@ -254,16 +266,23 @@ class Project:
         return ConfigLoader(self.conf_source, self.env, runtime_params=params,
                             custom_resolvers=self._custom_resolvers())
 
+    def _settings(self) -> Any:
+        """Kedro's ``<package>.settings`` module, or ``None`` when the project has none.
+
+        Raises:
+            ConfigError: the module exists but cannot be imported.
+        """
+        try:
+            return importlib.import_module(f"{self.package}.settings")
+        except ModuleNotFoundError as exc:
+            if exc.name in (f"{self.package}.settings", self.package):
+                return None
+            raise ConfigError(f"Cannot import {self.package}.settings: {exc}") from exc
+
     def _custom_resolvers(self) -> dict[str, Any]:
         """Resolvers the project registers: Kedro's ``settings.CONFIG_LOADER_ARGS
         ["custom_resolvers"]``."""
-        try:
-            settings = importlib.import_module(f"{self.package}.settings")
-        except ModuleNotFoundError as exc:
-            if exc.name in (f"{self.package}.settings", self.package):
-                return {}
-            raise ConfigError(f"Cannot import {self.package}.settings: {exc}") from exc
-        arguments = getattr(settings, "CONFIG_LOADER_ARGS", None) or {}
+        arguments = getattr(self._settings(), "CONFIG_LOADER_ARGS", None) or {}
         return dict(arguments.get("custom_resolvers") or {})
 
     def catalog(
@@ -293,13 +312,7 @@ class Project:
                 found.append(pkgutil.resolve_name(spec))
             except Exception as exc:
                 raise ConfigError(f"Cannot import the project hook '{spec}': {exc}") from exc
-        try:
-            settings = importlib.import_module(f"{self.package}.settings")
-        except ModuleNotFoundError as exc:
-            if exc.name not in (f"{self.package}.settings", self.package):
-                raise ConfigError(f"Cannot import {self.package}.settings: {exc}") from exc
-        else:
-            found.extend(getattr(settings, "HOOKS", ()))
+        found.extend(getattr(self._settings(), "HOOKS", ()))
         return [hook() if isinstance(hook, type) else hook for hook in found]
 
     def select(self, pipelines: str | Sequence[str] = DEFAULT_PIPELINE,
@@ -459,8 +472,6 @@ class Project:
         """Mark the newest running record of this project interrupted, with every node of
         ``report`` not yet completed to resume from — for a caller about to exit at once
         (a second Ctrl-C) before the run could record how it ended."""
-        from pipeloop.engine.run_record import read_records
-
         running = [r for r in read_records(self.root) if r.status is RecordStatus.RUNNING
                    and r.run_id == report.run_id]
         for record in running:
@@ -499,10 +510,7 @@ class Project:
         filters = dict(request.get("filters", {}))
         if record.resume_nodes:
             filters["from_nodes"] = list(record.resume_nodes)
-        logger.info("Resuming the run %s (started %s, %s) %s.", record.run_id,
-                    record.started_at, record.status.value,
-                    f"from nodes {', '.join(record.resume_nodes)}" if record.resume_nodes
-                    else "from the start")
+        log_resume(record)
         return await self.run(
             request.get("pipelines", [DEFAULT_PIPELINE]),
             runner=runner if runner is not None else _recorded_runner(request.get("runner")),
@@ -540,8 +548,5 @@ def _recorded_runner(spec: Any) -> AbstractRunner:
 
 
 def _new_run_id() -> str:
-    import uuid
-    from datetime import UTC, datetime
-
     stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{uuid.uuid4().hex[:8]}"

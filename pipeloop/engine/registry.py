@@ -11,7 +11,7 @@ import pkgutil
 from collections.abc import Mapping, Sequence
 
 from pipeloop.engine.pipeline import Pipeline
-from pipeloop.errors import ConfigError, PipelineError
+from pipeloop.errors import ConfigError, PipelineError, PipeloopError
 
 __all__ = ["DEFAULT_PIPELINE", "describe_exception", "load_pipelines", "select_pipelines"]
 
@@ -19,7 +19,10 @@ DEFAULT_PIPELINE = "__default__"
 
 
 def describe_exception(exc: BaseException) -> str:
-    """``Type: message``, with the file and line of a ``SyntaxError``."""
+    """What ``exc`` says: pipeloop's own messages as they are; anything else prefixed with
+    its type (``ValueError: boom``), a ``SyntaxError`` with its file and line."""
+    if isinstance(exc, PipeloopError):
+        return str(exc) or type(exc).__name__
     if isinstance(exc, SyntaxError) and exc.filename:
         return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
     text = str(exc)

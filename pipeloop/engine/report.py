@@ -90,6 +90,7 @@ class RunReport:
     ended_at: float | None = None
     _nodes: list[Node] = field(default_factory=list, repr=False)
     _catalog: DataCatalog | None = field(default=None, repr=False)
+    _resume: list[str] | None = field(default=None, repr=False)  # once the run ended
 
     # -- what a reader asks ---------------------------------------------------------------
 
@@ -115,13 +116,18 @@ class RunReport:
         """The nodes to pass to ``from_nodes`` (``--from-nodes``) to finish what this run
         did not: the unfinished nodes and the producers of the in-memory data they need.
         Empty when every node completed."""
+        if self._resume is not None:
+            return list(self._resume)
         from pipeloop.engine.resume import nodes_to_resume_from
 
         unfinished = set(self.unfinished_nodes)
-        if not unfinished or self._catalog is None:
-            return []
-        nodes = [node for node in self._nodes if node.name in unfinished]
-        return nodes_to_resume_from(self._nodes, nodes, self._catalog)
+        found: list[str] = []
+        if unfinished and self._catalog is not None:
+            nodes = [node for node in self._nodes if node.name in unfinished]
+            found = nodes_to_resume_from(self._nodes, nodes, self._catalog)
+        if self.status not in (RunStatus.PENDING, RunStatus.RUNNING):
+            self._resume = found  # the states no longer change: walk the graph once
+        return list(found)
 
     @property
     def duration(self) -> float | None:

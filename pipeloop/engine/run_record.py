@@ -31,8 +31,8 @@ from typing import Any
 from pipeloop.datasets.atomic import write_atomically
 from pipeloop.errors import ConfigError, ResumeError
 
-__all__ = ["RECORD_FOLDER", "RecordStatus", "RunRecord", "read_records", "record_path",
-           "resumable_run", "write_atomically"]
+__all__ = ["RECORD_FOLDER", "RecordStatus", "RunRecord", "log_resume", "read_records",
+           "record_path", "resumable_run"]
 
 logger = logging.getLogger("pipeloop.project")
 
@@ -182,3 +182,11 @@ def resumable_run(project_root: Path) -> RunRecord:
             "it ended; it is still running, or was killed before it could.").with_hint(again)
     raise ResumeError(f"Nothing to resume: the last run (started {newest.started_at}) "
                       "completed.")
+
+
+def log_resume(record: RunRecord) -> None:
+    """Log which run is resumed, and from where."""
+    start = (f"from nodes {', '.join(record.resume_nodes)}" if record.resume_nodes
+             else "from the start")
+    logger.info("Resuming the last run (started %s, %s) %s.", record.started_at,
+                record.status.value, start)
