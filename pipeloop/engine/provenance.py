@@ -19,7 +19,8 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,24 +121,48 @@ class ProvenanceStore:
         connection = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
         connection.execute("PRAGMA synchronous=NORMAL")
         if not self._ready:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SCHEMA)
+            self._initialise(connection)
             self._ready = True
         return connection
 
-    def _write(self, statements: Iterable[tuple[str, list[tuple[Any, ...]]]]) -> None:
+    def _initialise(self, connection: sqlite3.Connection) -> None:
+        """Switch the file to WAL and create the tables. Switching the journal mode does not
+        wait for a busy database as statements do (another run may be writing, or setting it
+        up too), so it is retried until ``timeout``."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    connection.execute("PRAGMA journal_mode=WAL")
+                connection.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY,
+                                                                  sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside one write transaction (taken at once, so two runs' writes
+        never interleave), committed on success, rolled back on any error."""
         connection = self._connect()
         try:
             connection.execute("BEGIN IMMEDIATE")
             try:
-                for sql, rows in statements:
-                    connection.executemany(sql, rows)
+                yield connection
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
         finally:
             connection.close()
+
+    def _write(self, statements: Iterable[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        with self._transaction() as connection:
+            for sql, rows in statements:
+                connection.executemany(sql, rows)
 
     def _read_snapshot(self) -> ProvenanceSnapshot:
         if not self.path.exists():
@@ -218,28 +243,19 @@ class ProvenanceStore:
         keeps its row (and so the run that first recorded it): a run that changed nothing
         writes only its persisted outputs' identities."""
         now = time.time()
-        connection = self._connect()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                recorded = dict(connection.execute("SELECT node, fingerprint FROM nodes"))
-                node_rows = []
-                for name, fp in nodes:
-                    digest = None if fp is None or not fp.cache else fp.digest
-                    if digest is not None and recorded.get(name) == digest:
-                        continue
-                    node_rows.append((name, digest, json.dumps(
-                        fp.to_record() if fp is not None else {}), run_id, now))
-                connection.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?)",
-                                       node_rows)
-                connection.executemany(
-                    "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", output_rows)
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
+        with self._transaction() as connection:
+            recorded = dict(connection.execute("SELECT node, fingerprint FROM nodes"))
+            node_rows = []
+            for name, fp in nodes:
+                digest = None if fp is None or not fp.cache else fp.digest
+                if digest is not None and recorded.get(name) == digest:
+                    continue
+                node_rows.append((name, digest, json.dumps(
+                    fp.to_record() if fp is not None else {}), run_id, now))
+            connection.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?)",
+                                   node_rows)
+            connection.executemany(
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", output_rows)
 
     async def forget(self, node_names: Iterable[str]) -> None:
         """Drop the records of these nodes (they count as never run)."""
