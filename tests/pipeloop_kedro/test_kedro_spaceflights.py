@@ -71,12 +71,24 @@ def test_rewrite_kedro_imports_leaves_no_kedro_import(tmp_path: Path) -> None:
         assert "from kedro" not in path.read_text(), path
 
 
-@pytest.mark.parametrize("runner", [
-    "SequentialRunner", "ThreadRunner",
-    pytest.param("ParallelRunner", marks=pytest.mark.xfail(
-        strict=False, reason="an output differs under ParallelRunner on a loaded machine; "
-        "not yet diagnosed (see the closing note of issue 12)")),
-])
+def _as_compared(outputs: dict[str, bytes]) -> dict[str, object]:
+    """Outputs as compared across engines: JSON files by value (a plotly figure that
+    crossed to a worker process and back serialises its template keys in another order),
+    hook counts without ``after_pipeline_run`` (checked apart), everything else by bytes."""
+    compared: dict[str, object] = {}
+    for name, data in outputs.items():
+        value: object = json.loads(data) if name.endswith(".json") else data
+        if name == COUNTS:
+            value = {k: v for k, v in json.loads(data).items()
+                     if not k.startswith("after_pipeline_run/")}
+        compared[name] = value
+    return compared
+
+
+COUNTS = "08_reporting/hook_counts.json"
+
+
+@pytest.mark.parametrize("runner", ["SequentialRunner", "ThreadRunner", "ParallelRunner"])
 def test_pipeloop_run_runs_the_project_with_imports_changed(
     kedro_outputs: dict[str, bytes], tmp_path: Path, runner: str
 ) -> None:
@@ -84,10 +96,9 @@ def test_pipeloop_run_runs_the_project_with_imports_changed(
     rewrite_kedro_imports(project)
     result = pipeloop_run(project, PARAMS, "--runner", runner)
     assert result.returncode == 0, result.stdout + result.stderr
-    # The hook counts differ by design: pipeloop's own hooks fire for parameters and
-    # pipeline stages that Kedro's session counts apart. Every data output is equal.
-    counts = "08_reporting/hook_counts.json"
     produced = output_files(project)
-    assert counts in produced
-    assert ({k: v for k, v in produced.items() if k != counts}
-            == {k: v for k, v in kedro_outputs.items() if k != counts})
+    assert _as_compared(produced) == _as_compared(kedro_outputs)
+    # The one deliberate difference: run() returns the free outputs (here the metrics the
+    # catalog does not register); Kedro's returns every pipeline output's dataset.
+    ended = [k for k in json.loads(produced[COUNTS]) if k.startswith("after_pipeline_run/")]
+    assert ended == ["after_pipeline_run/metrics"]
