@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
+from logging_state import logging_kept
 
 from pipeloop import AbstractRunner, ParallelRunner, SequentialRunner, ThreadRunner
 
@@ -41,3 +43,10 @@ def pipeloop_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """``caplog`` capturing pipeloop's INFO records and above."""
     caplog.set_level(logging.INFO, logger="pipeloop")
     return caplog
+
+
+@pytest.fixture(autouse=True)
+def _logging_kept() -> Iterator[None]:
+    """No test leaves logging changed for the next (see ``logging_state``)."""
+    with logging_kept():
+        yield

@@ -306,8 +306,6 @@ def test_records_are_masked_in_place_for_every_handler_after_the_filter() -> Non
     assert PASSWORD in other.getvalue()
 
 
-@pytest.mark.xfail(strict=False, reason="order-dependent in the full suite: a handler "
-                   "left by an earlier test (Kedro's logging setup) takes the record")
 def test_warnings_routed_through_logging_are_masked() -> None:
     with warnings.catch_warnings(), captured(masked_by=MaskSecretsFilter([PASSWORD])) as out:
         warnings.simplefilter("always")

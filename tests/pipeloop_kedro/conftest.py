@@ -4,7 +4,6 @@ module skips without them)."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+from logging_state import logging_kept
 
 
 def _import_kedro_keeping_logging() -> None:
@@ -21,14 +22,8 @@ def _import_kedro_keeping_logging() -> None:
     when first imported, and these tests' modules import it while pytest collects: every
     later test in the session would then log through Kedro's handler to stdout.
     """
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    try:
-        with contextlib.suppress(ImportError):
-            import kedro.runner  # noqa: F401
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
+    with logging_kept(), contextlib.suppress(ImportError):
+        import kedro.runner  # noqa: F401
 
 
 _import_kedro_keeping_logging()
