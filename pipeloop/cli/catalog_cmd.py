@@ -61,7 +61,6 @@ def catalog_group() -> None:
 def list_command(pipeline_names: tuple[str, ...], output_format: str, env: str | None,
                  conf_source: Path | None, project_path: Path | None) -> None:
     """List the datasets of each pipeline by type, and those that would be in memory."""
-    conf_source = conf_source.resolve() if conf_source else None
     project = open_project(project_path, env=env, conf_source=conf_source)
     with command_logging(project.package), contextlib.chdir(project.root):
         pipelines = project.pipelines

@@ -147,13 +147,10 @@ def run_command(ctx: click.Context, **options: Any) -> None:
     load_versions = parse_load_versions(options["load_versions"])
     runner_arguments = _runner_arguments(options)
     check_choice(options["runner_name"], options["parallel"])
-    conf_source = options["conf_source"].resolve() if options["conf_source"] else None
     trace_path = options["trace_path"].resolve() if options["trace_path"] else None
-    if conf_source is not None and not conf_source.is_dir():
-        raise UsageProblem(f"Invalid value for '--conf-source': folder '{conf_source}' does "
-                           "not exist.")
     project = open_project(options["project_path"], env=options["env"],
-                           conf_source=conf_source)
+                           conf_source=options["conf_source"])
+    conf_source = project.conf_source if options["conf_source"] else None
     if load_versions:
         try:
             project.catalog(params=params, load_versions=load_versions)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -52,9 +51,8 @@ def status_command(**options: Any) -> None:
     with the reasons: never run, code changed, parameter `x` changed, input `x` changed,
     output `x` missing or modified."""
     params = parse_pairs(options["params"], "--params", "lr=0.1,model.depth=3")
-    conf_source: Path | None = options["conf_source"]
     project = open_project(options["project_path"], env=options["env"],
-                           conf_source=conf_source.resolve() if conf_source else None)
+                           conf_source=options["conf_source"])
     filters = RunFilters(tags=tuple(split_list(options["tags"])),
                          node_names=tuple(split_list(options["node_names"])))
     with command_logging(project.package):
