@@ -158,6 +158,7 @@ def run_command(ctx: click.Context, **options: Any) -> None:
             project.catalog(params=params)  # a configuration error is not a usage error
             raise UsageProblem(f"Invalid value for '--load-versions': {exc}") from exc
     with command_logging(project.package):
+        project.configure_logging()
         if resumed is not None:
             log_resume(resumed)
         runner = make_runner(options["runner_name"], parallel=options["parallel"],

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import logging.config
 import os
 import pkgutil
 import sys
@@ -48,6 +49,7 @@ import anyio.to_thread
 
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.datasets.config import ConfigLoader, catalog_from_conf
+from pipeloop.datasets.yaml_loader import read_yaml
 from pipeloop.engine.pipeline import Pipeline
 from pipeloop.engine.provenance import ProvenanceRecorder, ProvenanceStore, default_store_path
 from pipeloop.engine.registry import DEFAULT_PIPELINE, load_pipelines, select_pipelines
@@ -284,6 +286,43 @@ class Project:
         ["custom_resolvers"]``."""
         arguments = getattr(self._settings(), "CONFIG_LOADER_ARGS", None) or {}
         return dict(arguments.get("custom_resolvers") or {})
+
+    def logging_file(self) -> Path | None:
+        """The project's logging configuration file, as Kedro finds it: the file
+        ``KEDRO_LOGGING_CONFIG`` names, else ``<conf_source>/logging.yml``; ``None`` when
+        there is none.
+
+        Raises:
+            ConfigError: ``KEDRO_LOGGING_CONFIG`` names something that is not a file.
+        """
+        named = os.environ.get("KEDRO_LOGGING_CONFIG")
+        path = Path(named) if named else self.conf_source / "logging.yml"
+        if path.is_file():
+            return path
+        if named:
+            raise ConfigError(f"KEDRO_LOGGING_CONFIG names {path}, which is not a file.")
+        return None
+
+    def configure_logging(self) -> None:
+        """Apply the project's logging configuration (``logging.dictConfig`` form), if it
+        has one. Loggers configured before stay enabled unless the file says
+        ``disable_existing_loggers: true``.
+
+        Raises:
+            ConfigError: the file cannot be read, or the configuration is invalid (an
+                unknown handler class, say); the message names the file.
+        """
+        path = self.logging_file()
+        if path is None:
+            return
+        config, _ = read_yaml(path)
+        config.setdefault("version", 1)
+        config.setdefault("disable_existing_loggers", False)
+        try:
+            with contextlib.chdir(self.root):  # file handlers' relative paths, as in Kedro
+                logging.config.dictConfig(config)
+        except (ValueError, TypeError, AttributeError, ImportError) as exc:
+            raise ConfigError(f"Invalid logging configuration in {path}: {exc}") from exc
 
     def catalog(
         self,

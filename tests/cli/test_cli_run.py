@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -247,3 +248,22 @@ def test_unknown_pipeline_lists_close_matches(toy: Path, invoke: Invoke) -> None
         "Error: Unknown pipeline 'lefft'. Did you mean 'left'? Registered pipelines: "
         "__default__, all, left, orphan, right."
     )
+
+
+def test_the_projects_conf_logging_yml_is_applied(
+    toy: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KEDRO_LOGGING_CONFIG", raising=False)
+    (toy / "conf" / "logging.yml").write_text(
+        "version: 1\n"
+        "handlers:\n"
+        "  to_file: {class: logging.FileHandler, filename: run.log}\n"
+        "loggers:\n"
+        "  pipeloop.runner: {handlers: [to_file]}\n")
+    result = invoke("run", "--project", toy, "-p", "left")
+    assert result.exit_code == 0, result.output
+    for handler in logging.getLogger("pipeloop.runner").handlers:
+        handler.close()
+    logged = (toy / "run.log").read_text()  # relative to the project's root, as in Kedro
+    assert "Running node: make" in logged
+    assert "Running node: make" in result.stderr  # pipeloop's own lines still show

@@ -4,6 +4,7 @@ from an async app the way ``pipeloop run`` does, with run records and resume."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
 from collections.abc import Iterator
@@ -311,3 +312,55 @@ async def test_kedro_settings_resolvers_and_hook_impl_hooks_are_used(tmp_path: P
     assert json.loads((project.root / "data" / "middle.json").read_text()) == 60
     settings = sys.modules["flaky.settings"]
     assert settings.Counting.seen == ["first", "second"]
+
+
+LOGGING_YML = """
+version: 1
+handlers:
+  to_file:
+    class: logging.FileHandler
+    filename: logs/info.log
+    level: INFO
+loggers:
+  pipeloop:
+    handlers: [to_file]
+    level: INFO
+"""
+
+
+async def test_conf_logging_yml_is_applied_with_paths_from_the_project_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KEDRO_LOGGING_CONFIG", raising=False)
+    files = dict(FLAKY)
+    files["conf/logging.yml"] = LOGGING_YML
+    project = Project.load(write_files(tmp_path / "flaky", files))
+    (project.root / "logs").mkdir()
+    assert project.logging_file() == project.conf_source / "logging.yml"
+    project.configure_logging()
+    try:
+        await project.run()
+    finally:
+        for handler in logging.getLogger("pipeloop").handlers:
+            handler.close()
+    text = (project.root / "logs" / "info.log").read_text()
+    assert "Running node: first" in text
+    assert not logging.getLogger("pipeloop.runner").disabled
+
+
+def test_kedro_logging_config_names_the_file_and_bad_files_are_config_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = Project.load(write_files(tmp_path / "flaky", FLAKY))
+    monkeypatch.delenv("KEDRO_LOGGING_CONFIG", raising=False)
+    assert project.logging_file() is None
+    project.configure_logging()  # nothing to apply
+    bad = tmp_path / "bad.yml"
+    bad.write_text("version: 1\nhandlers:\n  h:\n    class: nowhere.Handler\n")
+    monkeypatch.setenv("KEDRO_LOGGING_CONFIG", str(bad))
+    assert project.logging_file() == bad
+    with pytest.raises(ConfigError, match=r"Invalid logging configuration in .*bad\.yml"):
+        project.configure_logging()
+    monkeypatch.setenv("KEDRO_LOGGING_CONFIG", str(tmp_path / "missing.yml"))
+    with pytest.raises(ConfigError, match="KEDRO_LOGGING_CONFIG names"):
+        project.logging_file()

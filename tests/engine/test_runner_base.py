@@ -448,3 +448,17 @@ async def test_concurrent_runs_on_separate_catalogs_do_not_mix(
         for x in range(12):
             group.start_soon(one, x)
     assert results == {x: {"d": 4 * x + 2, "e": 4 * x} for x in range(12)}
+
+
+@pytest.mark.parametrize(("runner", "announced"), [
+    (SequentialRunner(), True), (SequentialRunner(is_async=False), False),
+    (ParallelRunner(max_workers=1), True), (ThreadRunner(), False),
+])
+async def test_kedros_asynchronous_mode_line(
+    runner: AbstractRunner, announced: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    await runner.run(Pipeline([node(double, "x", "y", name="d")]),
+                     DataCatalog({"x": MemoryDataset(1)}))
+    line = "Asynchronous mode is enabled for loading and saving data."
+    assert (line in caplog.text) is announced
