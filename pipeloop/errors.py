@@ -19,6 +19,7 @@ refused", or one of the specific classes below for a precise reaction::
     │   └── VersionError          a versioned dataset's version is missing or taken
     └── ConfigError               project or catalog configuration is invalid (ValueError)
         ├── ProjectNotFoundError  no project where one was looked for
+        ├── UnknownParameterError a runtime parameter (--params) that matches none
         └── ResumeError           nothing to resume, or the last run has not ended
 
 A class marked with a builtin also subclasses it: it is what Kedro raises in the same place
@@ -49,6 +50,7 @@ __all__ = [
     "ProjectNotFoundError",
     "ResumeError",
     "RunnerError",
+    "UnknownParameterError",
     "VersionError",
 ]
 
@@ -139,6 +141,12 @@ class ConfigError(PipeloopError, ValueError):
 class ProjectNotFoundError(ConfigError):
     """Raised by ``Project.load`` when the folder (or, without one, the current folder and
     its parents) holds no project's ``pyproject.toml``."""
+
+
+class UnknownParameterError(ConfigError):
+    """Raised while loading a project's configuration for a runtime parameter (``--params``,
+    ``Project.run(params=...)``) that matches no configured parameter and no
+    ``${runtime_params:...}``; the message suggests close matches."""
 
 
 class ResumeError(ConfigError):

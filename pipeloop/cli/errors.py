@@ -35,6 +35,7 @@ from pipeloop.errors import (
     PipeloopError,
     ProjectNotFoundError,
     ResumeError,
+    UnknownParameterError,
 )
 
 __all__ = [
@@ -153,6 +154,7 @@ EXIT_STATUSES: tuple[tuple[type[BaseException], int], ...] = (
     (MissingInputsError, EXIT_FAILURE),
     (ProjectNotFoundError, EXIT_USAGE),
     (ResumeError, EXIT_USAGE),
+    (UnknownParameterError, EXIT_USAGE),  # a --params key that matches no parameter
     (PipelineError, EXIT_USAGE),  # unknown pipeline names, filters that keep no node
     (Exception, EXIT_FAILURE),
 )

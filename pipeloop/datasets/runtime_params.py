@@ -13,7 +13,7 @@ import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from pipeloop.errors import ConfigError
+from pipeloop.errors import ConfigError, UnknownParameterError
 
 __all__ = ["MISSING", "check_runtime_params", "nest", "select"]
 
@@ -93,8 +93,8 @@ def check_runtime_params(
         references: the keys read with ``${runtime_params:key}`` anywhere.
 
     Raises:
-        ConfigError: a runtime parameter that matches nothing; the message suggests close
-            matches.
+        UnknownParameterError: a runtime parameter that matches nothing; the message
+            suggests close matches.
     """
     referenced = [key.split(".") for key in references]
     for key, value in runtime_params.items():
@@ -108,7 +108,7 @@ def check_runtime_params(
             matches = difflib.get_close_matches(dotted, candidates, n=3, cutoff=0.6)
             hint = (f" Did you mean {' or '.join(repr(m) for m in matches)}?"
                     if matches else "")
-            raise ConfigError(
+            raise UnknownParameterError(
                 f"Runtime parameter '{dotted}' (--params) matches no parameter in the "
                 f"configuration and no ${{runtime_params:...}} interpolation.{hint}"
             )

@@ -267,3 +267,13 @@ def test_the_projects_conf_logging_yml_is_applied(
     logged = (toy / "run.log").read_text()  # relative to the project's root, as in Kedro
     assert "Running node: make" in logged
     assert "Running node: make" in result.stderr  # pipeloop's own lines still show
+
+
+def test_a_params_key_that_matches_no_parameter_is_a_usage_error(
+    toy: Path, invoke: Invoke
+) -> None:
+    result = invoke("run", "--project", toy, "--params", "strat=2")
+    assert result.exit_code == 2
+    assert "Runtime parameter 'strat' (--params) matches no parameter" in result.stderr
+    assert "Did you mean 'start'?" in result.stderr
+    assert not (toy / "data").exists()  # refused before any node ran
