@@ -16,6 +16,10 @@ _COPY_MODES: tuple[CopyMode, ...] = ("deepcopy", "copy", "assign")
 _EMPTY: Any = object()
 
 
+# The mode depends only on the data's type: decided once per type, not on every hand-off.
+_MODE_OF_TYPE: dict[type, CopyMode] = {}
+
+
 def infer_copy_mode(data: Any) -> CopyMode:
     """The copy mode Kedro picks for ``data`` when none is given.
 
@@ -24,6 +28,14 @@ def infer_copy_mode(data: Any) -> CopyMode:
     are shared (``assign``: they cannot be deep-copied, or are immutable); anything else is
     deep-copied.
     """
+    kind = type(data)
+    mode = _MODE_OF_TYPE.get(kind)
+    if mode is None:
+        mode = _MODE_OF_TYPE[kind] = _mode_of(data)
+    return mode
+
+
+def _mode_of(data: Any) -> CopyMode:
     # Only a module already imported can have made ``data``: never import one here.
     pandas = sys.modules.get("pandas")
     numpy = sys.modules.get("numpy")

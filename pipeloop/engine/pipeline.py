@@ -81,7 +81,7 @@ class Pipeline:
     """
 
     __slots__ = ("_all_inputs", "_all_outputs", "_by_name", "_children", "_consumers",
-                 "_nodes", "_parents", "_producer")
+                 "_free_inputs", "_free_outputs", "_nodes", "_parents", "_producer")
 
     def __init__(
         self,
@@ -115,6 +115,11 @@ class Pipeline:
                 self._consumers.setdefault(dataset, []).append(item)
         self._all_inputs = frozenset(name for item in unique for name in item.inputs)
         self._all_outputs = frozenset(name for item in unique for name in item.outputs)
+        # A pipeline never changes: its free inputs and outputs are worked out once.
+        self._free_inputs = frozenset(name for name in self._all_inputs
+                                      if strip_transcoding(name) not in self._producer)
+        self._free_outputs = frozenset(name for name in self._all_outputs
+                                       if strip_transcoding(name) not in self._consumers)
 
     # -- structure --------------------------------------------------------------------------
 
@@ -154,14 +159,12 @@ class Pipeline:
     def inputs(self) -> set[str]:
         """Free inputs: datasets read but not produced here in any format (including
         parameters), by the names the nodes read them."""
-        return {name for name in self._all_inputs
-                if strip_transcoding(name) not in self._producer}
+        return set(self._free_inputs)
 
     def outputs(self) -> set[str]:
         """Free outputs: datasets produced but not read here in any format, by the names the
         nodes write them."""
-        return {name for name in self._all_outputs
-                if strip_transcoding(name) not in self._consumers}
+        return set(self._free_outputs)
 
     def all_inputs(self) -> set[str]:
         """Every dataset some node reads."""

@@ -72,7 +72,6 @@ class RunReport:
         status: the run's :class:`RunStatus`.
         node_states: every node of the run's pipeline by name, in pipeline order.
         errors: each failed node's own exception, by node name.
-        timings: start and end of each node that started.
         outputs: the free outputs ``run`` returned (empty until it returns).
         error: what ended a failed run when it was not a node's failure (a hook, a missing
             input), or ``None``.
@@ -83,7 +82,6 @@ class RunReport:
     status: RunStatus = RunStatus.PENDING
     node_states: dict[str, NodeState] = field(default_factory=dict)
     errors: dict[str, BaseException] = field(default_factory=dict)
-    timings: dict[str, NodeTiming] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     error: BaseException | None = None
     started_at: float | None = None
@@ -91,6 +89,10 @@ class RunReport:
     _nodes: list[Node] = field(default_factory=list, repr=False)
     _catalog: DataCatalog | None = field(default=None, repr=False)
     _resume: list[str] | None = field(default=None, repr=False)  # once the run ended
+    # Plain numbers on the scheduler's per-node path; NodeTiming objects only when read.
+    _started: dict[str, float] = field(default_factory=dict, repr=False)
+    _ended: dict[str, float] = field(default_factory=dict, repr=False)
+    _attempts: dict[str, int] = field(default_factory=dict, repr=False)
 
     # -- what a reader asks ---------------------------------------------------------------
 
@@ -130,6 +132,12 @@ class RunReport:
         return list(found)
 
     @property
+    def timings(self) -> dict[str, NodeTiming]:
+        """When each node that started started and ended, and its attempts, by name."""
+        return {name: NodeTiming(started, self._ended.get(name), self._attempts.get(name, 0))
+                for name, started in self._started.items()}
+
+    @property
     def duration(self) -> float | None:
         """Seconds the run took, once it ended."""
         if self.started_at is None or self.ended_at is None:
@@ -158,18 +166,18 @@ class RunReport:
     def node_started(self, name: str) -> None:
         """A node began loading its inputs."""
         self.node_states[name] = NodeState.RUNNING
-        self.timings.setdefault(name, NodeTiming()).started = time.time()
+        self._started[name] = time.time()
 
     def node_attempted(self, name: str) -> None:
         """A node's function is about to execute (once per attempt)."""
-        self.timings.setdefault(name, NodeTiming()).attempts += 1
+        self._attempts[name] = self._attempts.get(name, 0) + 1
 
     def node_ended(self, name: str, error: BaseException | None) -> None:
         """A node saved its last output, or failed with ``error``."""
         self.node_states[name] = NodeState.COMPLETED if error is None else NodeState.FAILED
         if error is not None:
             self.errors[name] = error
-        self.timings.setdefault(name, NodeTiming()).ended = time.time()
+        self._ended[name] = time.time()
 
     def skip(self, names: Iterable[str]) -> None:
         """These nodes will not run (a node they depend on failed)."""

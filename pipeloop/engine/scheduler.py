@@ -30,7 +30,7 @@ import anyio.to_thread
 from anyio.abc import TaskGroup
 
 from pipeloop.datasets.catalog import DataCatalog
-from pipeloop.engine.hooks import HookManager
+from pipeloop.engine.hooks import HOOK_NAMES, HookManager
 from pipeloop.engine.node import Node
 from pipeloop.engine.policy import RunContext
 from pipeloop.engine.report import RunReport
@@ -123,6 +123,9 @@ class Scheduler:
         self._catalog = catalog
         self._context = context
         self._hooks = hooks
+        # Decided once: the per-node path asks a frozenset, not the manager. A hook disabled
+        # later (it raised) is still called, and answers nothing.
+        self._observed = frozenset(name for name in HOOK_NAMES if name in hooks)
         self._run_id = run_id
         self._report = report
         self._keep_going = keep_going
@@ -240,13 +243,18 @@ class Scheduler:
     async def _run_node(self, index: int) -> None:
         node = self._nodes[index]
         self._report.node_started(node.name)
-        if "on_node_start" in self._hooks:
+        if "on_node_start" in self._observed:
             await self._hooks.call("on_node_start", node=node, run_id=self._run_id)
         try:
             outputs = await self._attempts(node)
             if not node.is_generator:  # a generator's chunks were saved as they came
-                await self._saved_by_node(node, outputs)
-            await self._confirm(node)
+                try:
+                    await self._save_outputs(node, outputs)
+                except Exception as exc:  # a failing save is the node's failure
+                    await self._report_node_error(node, {}, exc)
+                    raise
+            if node.confirms:
+                await self._confirm(node)
             await self._release_inputs(node)
         except Exception as exc:
             exc.add_note(f"pipeloop: raised while running node '{node.name}'.")
@@ -254,7 +262,7 @@ class Scheduler:
             return
         self._completed.append(node)
         self._report.node_ended(node.name, None)
-        if "on_node_end" in self._hooks:
+        if "on_node_end" in self._observed:
             await self._hooks.call("on_node_end", node=node, error=None,
                                    state=self._report.node_states[node.name],
                                    run_id=self._run_id)
@@ -282,8 +290,9 @@ class Scheduler:
                 inputs = await self._load_inputs(node)
                 if attempt == 1:
                     replaced = await self._before_node_run(node, inputs)
-                # A hook may only replace what the node reads.
-                inputs.update({name: data for name, data in replaced.items() if name in inputs})
+                if replaced:  # a hook may only replace what the node reads
+                    inputs.update({name: data for name, data in replaced.items()
+                                   if name in inputs})
                 self._log_running(node)
                 self._report.node_attempted(node.name)
                 outputs = await self._execute_once(node, inputs)
@@ -297,7 +306,7 @@ class Scheduler:
                 await self._report_node_error(node, inputs, exc)
                 raise
             else:
-                if "after_node_run" in self._hooks:
+                if "after_node_run" in self._observed:
                     await self._hooks.call("after_node_run", outputs=outputs,
                                            **self._node_args(node, inputs))
                 return outputs
@@ -343,7 +352,7 @@ class Scheduler:
     async def _before_node_run(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         """Call ``before_node_run`` hooks; return the inputs they replace."""
         replaced: dict[str, Any] = {}
-        if "before_node_run" in self._hooks:
+        if "before_node_run" in self._observed:
             for result in await self._hooks.call("before_node_run",
                                                  **self._node_args(node, inputs)):
                 replaced.update(result or {})
@@ -363,7 +372,7 @@ class Scheduler:
     async def _report_node_error(
         self, node: Node, inputs: dict[str, Any], exc: BaseException
     ) -> None:
-        if "on_node_error" in self._hooks:
+        if "on_node_error" in self._observed:
             await self._hooks.call("on_node_error", error=exc, **self._node_args(node, inputs))
 
     def _node_args(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -392,10 +401,10 @@ class Scheduler:
 
         async def load(name: str) -> None:
             hooks = self._hooks
-            if "before_dataset_loaded" in hooks:
+            if "before_dataset_loaded" in self._observed:
                 await hooks.call("before_dataset_loaded", dataset_name=name, node=node)
             inputs[name] = data = await self._catalog.load(name)
-            if "after_dataset_loaded" in hooks:
+            if "after_dataset_loaded" in self._observed:
                 await hooks.call("after_dataset_loaded", dataset_name=name, data=data, node=node)
 
         now, later = _split(dict.fromkeys(node.inputs), self._instant)
@@ -407,10 +416,10 @@ class Scheduler:
     async def _save_outputs(self, node: Node, outputs: dict[str, Any]) -> None:
         async def save(name: str, data: Any) -> None:
             hooks = self._hooks
-            if "before_dataset_saved" in hooks:
+            if "before_dataset_saved" in self._observed:
                 await hooks.call("before_dataset_saved", dataset_name=name, data=data, node=node)
             await self._catalog.save(name, data)
-            if "after_dataset_saved" in hooks:
+            if "after_dataset_saved" in self._observed:
                 await hooks.call("after_dataset_saved", dataset_name=name, data=data, node=node)
 
         now, later = _split(outputs, self._instant)
@@ -418,14 +427,6 @@ class Scheduler:
             await save(name, outputs[name])
         await _gather([partial(save, name, outputs[name]) for name in later],
                       self._concurrent_io)
-
-    async def _saved_by_node(self, node: Node, outputs: dict[str, Any]) -> None:
-        """Save the outputs; a failing save is the node's failure, which hooks hear of."""
-        try:
-            await self._save_outputs(node, outputs)
-        except Exception as exc:
-            await self._report_node_error(node, {}, exc)
-            raise
 
     async def _release_inputs(self, node: Node) -> None:
         for name in set(node.inputs):
@@ -440,7 +441,7 @@ class Scheduler:
         logger.error("Node '%s' failed with error: %r", node.name, exc)
         self._failures[node] = exc
         self._report.node_ended(node.name, exc)
-        if "on_node_end" in self._hooks:
+        if "on_node_end" in self._observed:
             with anyio.CancelScope(shield=True):
                 await self._hooks.call("on_node_end", node=node, error=exc,
                                        state=self._report.node_states[node.name],

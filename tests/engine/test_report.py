@@ -155,3 +155,28 @@ async def test_report_after_caller_cancellation(local_runner: AbstractRunner,
     assert set(report.unfinished_nodes) == {"slow", "last"}
     assert report.resume_nodes == ["first"]
 
+
+
+_FLAKY_CALLS: list[int] = []
+
+
+def fails_twice(x: int) -> int:
+    _FLAKY_CALLS.append(x)
+    if len(_FLAKY_CALLS) < 3:
+        raise ConnectionError("flaky")
+    return x
+
+
+async def test_timings_order_each_node_and_count_its_attempts() -> None:
+    _FLAKY_CALLS.clear()
+    pipe = Pipeline([node(double, "x", "a", name="first"),
+                     node(fails_twice, "a", "b", name="retried", retries=2)])
+    report = RunReport()
+    await SequentialRunner().run(pipe, catalog(), report=report)
+    timings = report.timings
+    assert list(timings) == ["first", "retried"]
+    assert timings["first"].attempts == 1 and timings["retried"].attempts == 3
+    for timing in timings.values():
+        assert timing.started is not None and timing.ended is not None
+        assert timing.duration is not None and timing.duration >= 0
+    assert timings["first"].ended <= timings["retried"].started  # type: ignore[operator]
