@@ -7,6 +7,7 @@ refused", or one of the specific classes below for a precise reaction::
     ├── NodeError                 a node cannot be made, or its worker process died (ValueError)
     │   ├── NodeSignatureError    its function cannot take the declared inputs (TypeError)
     │   ├── NodeOutputError       a node returned something its outputs do not match
+    │   ├── NodeExitError         a node raised SystemExit or KeyboardInterrupt itself
     │   └── NodeTimeoutError      a node ran past its ``timeout`` (TimeoutError)
     ├── NodesFailedError          nodes failed in a ``keep_going`` run (an ExceptionGroup)
     ├── PipelineError             a pipeline cannot be built, filtered or run as asked
@@ -41,6 +42,7 @@ __all__ = [
     "DatasetNotFoundError",
     "MissingInputsError",
     "NodeError",
+    "NodeExitError",
     "NodeOutputError",
     "NodeSignatureError",
     "NodeTimeoutError",
@@ -85,6 +87,12 @@ class NodeOutputError(NodeError):
     """Raised by a run when a node returns something that does not match its declared
     outputs (never retried: it is a bug in the node, not a passing fault). A ``ValueError``,
     as in Kedro."""
+
+
+class NodeExitError(NodeError):
+    """Raised by a run when a node's function raises ``SystemExit`` (``sys.exit()``) or
+    ``KeyboardInterrupt`` itself: that ends the node, as a failure, not the process or the
+    run's other work. Never retried. The original exception is its ``__cause__``."""
 
 
 class NodeTimeoutError(NodeError, TimeoutError):

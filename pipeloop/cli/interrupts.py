@@ -1,26 +1,29 @@
-"""Ctrl-C and SIGTERM during ``pipeloop run``: the run is cancelled cleanly, once.
+"""Ctrl-C, SIGTERM and SIGHUP during ``pipeloop run``: the run is stopped cleanly, once.
 
-The first SIGINT or SIGTERM cancels the run's cancel scope: ``async def`` nodes are
-cancelled where they wait, no new node starts, and a file dataset being saved removes its
-temporary file. The command then reports the nodes to resume from and exits with status
-128 + the signal's number (130 for SIGINT, 143 for SIGTERM).
+The first signal asks the run to start no new node (``RunReport.request_stop``) and cancels
+it: ``async def`` nodes are cancelled where they wait, a file dataset being saved removes its
+temporary file, and a plain function running inline on the main thread (``SequentialRunner``)
+is interrupted where it stands (:mod:`pipeloop.engine.inline`). Plain functions running in
+threads (``ThreadRunner``) cannot be interrupted: the run waits for them at most the runner's
+``grace_period``, and what they save in that time counts as done. The command then reports
+the nodes to resume from and exits with status 128 + the signal's number (130 for SIGINT,
+143 for SIGTERM, 129 for SIGHUP), abandoning threads still running.
 
-What cannot be cancelled finishes first: a plain function running inline on the loop
-(``SequentialRunner``) ends before the loop sees the signal; one running in a thread
-(``ThreadRunner``) is abandoned by the run, but the process waits for the thread before it
-exits. So the first signal also restores the signals' default actions, at once, even while
-the loop is busy: a second Ctrl-C (or SIGTERM) ends the process immediately, abandoning that
-work. The run record written at the first signal stays, so ``--resume`` still works.
+The first signal also restores the signals' default actions, at once, even while the loop is
+busy: a second one ends the process immediately. The run record written at the first signal
+stays, so ``--resume`` still works.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import sys
 import threading
 from collections.abc import Awaitable, Callable
+from functools import partial
 from types import FrameType, TracebackType
 from typing import Any, TypeVar
 
@@ -28,6 +31,8 @@ import anyio
 from anyio.abc import TaskStatus
 
 from pipeloop.cli.errors import signal_name
+from pipeloop.engine.inline import inline_node, interrupt_inline_node
+from pipeloop.engine.report import RunReport
 
 __all__ = ["SignalWatcher"]
 
@@ -35,11 +40,12 @@ T = TypeVar("T")
 
 
 def _watchable() -> tuple[signal.Signals, ...]:
-    """The signals this process can watch: SIGINT and SIGTERM, on POSIX, from the main
-    thread, unless the process was started with them ignored (a background job)."""
+    """The signals this process can watch: SIGINT, SIGTERM and SIGHUP (a closed terminal or
+    SSH session), on POSIX, from the main thread, unless the process was started with them
+    ignored (a background job, ``nohup``)."""
     if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
         return ()
-    return tuple(signum for signum in (signal.SIGINT, signal.SIGTERM)
+    return tuple(signum for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
                  if signal.getsignal(signum) is not signal.SIG_IGN)
 
 
@@ -55,19 +61,27 @@ def _default_actions(signals: tuple[signal.Signals, ...]) -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
-def _announce(signum: int) -> None:
-    """Say at once what the first signal does. Written straight to the file descriptor: this
-    runs in a signal handler, possibly in the middle of another write to ``sys.stderr``."""
-    name = signal_name(signum)
-    again = "Press Ctrl-C" if signum == signal.SIGINT else f"Send {name}"
-    text = (f"\n{name} received: stopping the run; no new node starts. {again} again to "
-            "stop at once, abandoning work still running.\n")
+#: Seconds between looks at which nodes are still running, during the grace period.
+_POLL_INTERVAL = 0.05
+
+
+def _write_now(text: str) -> None:
+    """Write to stderr's file descriptor: this may run in a signal handler, possibly in the
+    middle of another write to ``sys.stderr``."""
     with contextlib.suppress(OSError):  # stderr closed: nothing to tell
         os.write(2, text.encode("utf-8", "replace"))
 
 
+def _announce(signum: int) -> None:
+    """Say at once what the first signal does."""
+    name = signal_name(signum)
+    again = "Press Ctrl-C" if signum == signal.SIGINT else f"Send {name}"
+    _write_now(f"\n{name} received: stopping the run; no new node starts. {again} again "
+               "to stop at once, abandoning work still running.\n")
+
+
 class SignalWatcher:
-    """Cancels a run on the first SIGINT or SIGTERM, and remembers which signal came.
+    """Stops a run on the first SIGINT, SIGTERM or SIGHUP, and remembers which signal came.
 
     Use it as a context manager around ``anyio.run`` (it puts the signal handlers back as
     they were when no signal came), and :meth:`cancel_on_signal` inside the loop.
@@ -77,6 +91,10 @@ class SignalWatcher:
             the run is cancelled (the CLI records where to resume, in case a second signal
             ends the process before the run does). Keep it short and self-contained: it runs
             in the middle of whatever the main thread was doing.
+        report: the run's report: asked to stop starting nodes at the first signal, and
+            read for the plain nodes still running.
+        grace_period: seconds to wait for plain nodes running in threads before the run is
+            cancelled (0: cancel at once).
 
     Attributes:
         signum: the first signal received, or ``None``.
@@ -84,12 +102,16 @@ class SignalWatcher:
             may come too late to cancel it).
     """
 
-    def __init__(self, on_signal: Callable[[int], None] | None = None) -> None:
+    def __init__(self, on_signal: Callable[[int], None] | None = None, *,
+                 report: RunReport | None = None, grace_period: float = 0.0) -> None:
         self.signum: int | None = None
         self.completed = False
         self._on_signal = on_signal
+        self._report = report
+        self._grace_period = grace_period
         self._signals = _watchable()
         self._saved: dict[int, Any] = {}
+        self._cancel_run: Callable[[], object] | None = None
 
     def __enter__(self) -> SignalWatcher:
         self._saved = {signum: signal.getsignal(signum) for signum in self._signals}
@@ -137,6 +159,8 @@ class SignalWatcher:
         if not self._signals:
             task_status.started()
             return
+        loop = asyncio.get_running_loop()
+        self._cancel_run = partial(loop.call_soon_threadsafe, scope.cancel)
         try:
             with anyio.open_signal_receiver(*self._signals) as received:
                 # The loop hears of a signal through its wake-up file descriptor, which
@@ -147,20 +171,49 @@ class SignalWatcher:
                 task_status.started()
                 async for signum in received:
                     self._arrived(signum, None)
+                    await self._let_threads_finish()
                     scope.cancel()
                     return
         finally:
+            self._cancel_run = None
             if self.signum is not None:
                 # Leaving the receiver re-installed Python's handlers; undo that.
                 _default_actions(self._signals)
 
-    def _arrived(self, signum: int, _frame: FrameType | None) -> None:
-        """The first signal: remember it, say so, give both signals back their default
-        action, and call ``on_signal``. Runs as the signal handler (at once, even while a
-        plain function blocks the loop), and again when the loop receives the signal."""
+    async def _let_threads_finish(self) -> None:
+        """Wait, at most the grace period, for the plain nodes running in threads (which
+        cancellation cannot stop) to end, saying which they are; the run has stopped
+        starting nodes, so what they save counts as done."""
+        if self._report is None or self._grace_period <= 0:
+            return
+        running = self._report.running_nodes(plain_only=True)
+        if not running:
+            return
+        _write_now(f"Waiting up to {self._grace_period:g} s for the node(s) still running "
+                   f"in threads to finish: {', '.join(running)}.\n")
+        with anyio.move_on_after(self._grace_period):
+            while running:
+                await anyio.sleep(_POLL_INTERVAL)
+                running = self._report.running_nodes(plain_only=True)
+        if running:
+            _write_now(f"Stopped waiting for: {', '.join(running)}; their work is "
+                       "abandoned.\n")
+
+    def _arrived(self, signum: int, frame: FrameType | None) -> None:
+        """The first signal: remember it, say so, give the signals back their default
+        action, call ``on_signal`` and cancel the run. Runs as the signal handler (at once,
+        even while a plain function blocks the loop), and again when the loop receives the
+        signal.
+
+        As the handler, it also stops a plain node running inline on the main thread, by
+        raising inside it (:func:`~pipeloop.engine.inline.interrupt_inline_node`), and asks
+        the loop to cancel the run at its next turn, before any other node can start.
+        """
         if self.signum is not None:
             return
         self.signum = signum
+        if self._report is not None:
+            self._report.request_stop()  # before anything else: no node may start now
         _default_actions(self._signals)
         _announce(signum)
         if self._on_signal is not None:
@@ -168,3 +221,11 @@ class SignalWatcher:
             # caller's own handling of the cancelled run comes after and will report it.
             with contextlib.suppress(Exception):
                 self._on_signal(signum)
+        if frame is None or inline_node() is None:
+            return  # the loop hears of the signal and cancels the run
+        # A plain node on this thread holds the loop: cancel the run at the loop's next
+        # turn, and end the node now, where it stands.
+        if self._cancel_run is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to cancel
+                self._cancel_run()
+        interrupt_inline_node(signal_name(signum))

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import sys
+import threading
+
 import click
 
 from pipeloop import __version__
@@ -32,7 +38,32 @@ cli.add_command(status_command)
 
 def main() -> None:
     """The console script's entry point."""
-    cli(prog_name="pipeloop")
+    try:
+        cli(prog_name="pipeloop")
+    except SystemExit as exit_:
+        _exit_past_abandoned_threads(exit_.code)
+        raise
+
+
+def _exit_past_abandoned_threads(code: object) -> None:
+    """After a signal stopped a run, exit even if threads still run abandoned nodes.
+
+    Python waits for non-daemon threads (a ``concurrent.futures`` pool's among them) before
+    a process exits, so a node that never returns would keep ``pipeloop run`` alive after it
+    reported the interruption. Once the grace period is over, exit with the signal's status
+    at once, having flushed what was written.
+    """
+    if not isinstance(code, int) or code <= 128:
+        return
+    main_thread = threading.main_thread()
+    if not any(thread is not main_thread and not thread.daemon and thread.is_alive()
+               for thread in threading.enumerate()):
+        return
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

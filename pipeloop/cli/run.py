@@ -9,6 +9,7 @@ and turns the first Ctrl-C or SIGTERM into a clean cancellation
 
 from __future__ import annotations
 
+import logging
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
@@ -178,21 +179,24 @@ def run_command(ctx: click.Context, **options: Any) -> None:
             force_nodes=split_list(options["force_nodes"]),
             keep_going=options["keep_going"],
             record_options=recorded_options(options, conf_source), argv=argv)
-        _execute(project, run, options, trace_path, argv)
+        _execute(project, run, options, trace_path, argv,
+                 grace_period=getattr(runner, "grace_period", 0.0))
 
 
 # -- running ------------------------------------------------------------------------------
 
 
 def _execute(project: Project, run: Callable[..., Awaitable[RunReport]],
-             options: dict[str, Any], trace_path: Path | None, argv: list[str]) -> None:
+             options: dict[str, Any], trace_path: Path | None, argv: list[str], *,
+             grace_period: float) -> None:
     """Run with the CLI's hooks until done, failed or stopped by a signal; report a failure
     or an interruption as two lines, from the run's report."""
     report = RunReport()
     trace = TraceRecorder() if trace_path is not None else None
     # At the first signal, record every unfinished node (those still running included): a
     # second signal may end the process before the run does.
-    watcher = SignalWatcher(on_signal=lambda _: project.record_interrupted(report))
+    watcher = SignalWatcher(on_signal=lambda _: project.record_interrupted(report),
+                            report=report, grace_period=grace_period)
     signum: int | None = None
     with ExitStack() as stack:
         progress = None
@@ -213,11 +217,21 @@ def _execute(project: Project, run: Callable[..., Awaitable[RunReport]],
                 raise run_failure(exc, report, argv) from exc
         finally:
             if trace is not None and trace_path is not None:
-                trace.close()
-                trace.write(trace_path, mask=current_mask())
+                _write_trace(trace, trace_path)
         if signum is None and not watcher.completed:
             signum = watcher.signum  # None unless a signal stopped the run
     if signum is not None:
         raise run_interrupted(signum, report, argv)
     if report.status is RunStatus.FAILED:
         raise run_failure(report.error, report, argv) from report.error
+
+
+def _write_trace(trace: TraceRecorder, path: Path) -> None:
+    """Write the ``--trace`` file; one that cannot be written is a warning, not a failed run
+    (the run's outcome and its record stand)."""
+    trace.close()
+    try:
+        trace.write(path, mask=current_mask())
+    except OSError as exc:
+        logging.getLogger("pipeloop").warning(
+            "Could not write the trace to %s: %s", path, exc.strerror or exc)

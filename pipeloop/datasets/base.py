@@ -51,11 +51,20 @@ _FAILED = {
 _WRAPS = "__pipeloop_wraps__"
 
 
-async def _invoke(func: Callable[..., Any], is_async: bool, *args: Any) -> Any:
+# Plain operations that only read: cancelling the caller (a node's timeout, a deadline, a
+# Ctrl-C) stops waiting for their thread at once, so a load blocked on a FIFO or a stale
+# mount holds nobody up; the thread's result is dropped when it comes. Saves are waited
+# for: an abandoned save would still publish its file after the run stopped.
+_ABANDONED_ON_CANCEL = frozenset({"load", "exists", "_load", "_exists"})
+
+
+async def _invoke(func: Callable[..., Any], is_async: bool, *args: Any,
+                  abandon_on_cancel: bool = False) -> Any:
     """Await ``func(*args)``, or run it in a worker thread when it is plain."""
     if is_async:
         return await func(*args)
-    result = await anyio.to_thread.run_sync(functools.partial(func, *args))
+    result = await anyio.to_thread.run_sync(functools.partial(func, *args),
+                                            abandon_on_cancel=abandon_on_cancel)
     if inspect.iscoroutine(result):  # a plain callable that handed back a coroutine
         result = await result
     return result
@@ -79,13 +88,14 @@ def _refuse_none(dataset: AbstractDataset) -> DatasetError:
 def _wrap_public(operation: str, func: Callable[..., Any]) -> Callable[..., Any]:
     """The async method that stands for a class's own public ``operation`` method."""
     is_async = inspect.iscoroutinefunction(func)
+    abandon = operation in _ABANDONED_ON_CANCEL
 
     @functools.wraps(func)
     async def method(self: AbstractDataset, *args: Any) -> Any:
         if operation == "save" and args and args[0] is None:
             raise _refuse_none(self)
         try:
-            result = await _invoke(func, is_async, self, *args)
+            result = await _invoke(func, is_async, self, *args, abandon_on_cancel=abandon)
         except DatasetError:
             raise
         except Exception as exc:
@@ -224,11 +234,13 @@ class AbstractDataset(abc.ABC):
 
     async def _call_hook(self, name: str, *args: Any) -> Any:
         hook = getattr(self, name)
+        abandon = name in _ABANDONED_ON_CANCEL
         if name in self.__dict__:  # set on this instance: look at it now
-            return await _invoke(hook, is_async_callable(hook), *args)
+            return await _invoke(hook, is_async_callable(hook), *args,
+                                 abandon_on_cancel=abandon)
         if name in self._async_hooks:  # the hot path (memory datasets): no extra frame
             return await hook(*args)
-        return await _invoke(hook, False, *args)
+        return await _invoke(hook, False, *args, abandon_on_cancel=abandon)
 
     @property
     def _logger(self) -> logging.Logger:

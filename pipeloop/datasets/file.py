@@ -401,10 +401,12 @@ class AbstractFileDataset(AbstractDataset):
     async def _read_with(self, path: PurePath, reader: Callable[[Any], T]) -> T:
         """``reader(source)`` in a worker thread, for libraries that read a path or a file
         object (pandas): the local path itself, or the remote file's bytes in a buffer."""
+        # A read that is cancelled (a node's timeout, Ctrl-C) is abandoned, not waited for.
         if self._remote is None:
-            return await anyio.to_thread.run_sync(reader, path)
+            return await anyio.to_thread.run_sync(reader, path, abandon_on_cancel=True)
         content = await self._read_bytes(path)
-        return await anyio.to_thread.run_sync(reader, io.BytesIO(content))
+        return await anyio.to_thread.run_sync(reader, io.BytesIO(content),
+                                              abandon_on_cancel=True)
 
     async def _write_content(self, file: AsyncBufferedIOBase, content: bytes) -> None:
         """Write ``content`` to the open temporary file, a chunk at a time."""

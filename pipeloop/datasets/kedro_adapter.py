@@ -94,7 +94,9 @@ class KedroDataset(AbstractDataset):
 
     async def _exists(self) -> bool:
         exists = getattr(self._dataset, "exists", None)
-        return bool(await anyio.to_thread.run_sync(exists)) if callable(exists) else False
+        if not callable(exists):
+            return False
+        return bool(await anyio.to_thread.run_sync(exists, abandon_on_cancel=True))
 
     async def _release(self) -> None:
         release = getattr(self._dataset, "release", None)

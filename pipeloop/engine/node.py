@@ -17,8 +17,9 @@ from typing import Any, TypeAlias
 from pipeloop._async import is_async_callable
 from pipeloop.engine.callables import default_name, func_name, generator_kind, same_function
 from pipeloop.engine.callables import signature as callable_signature
+from pipeloop.engine.inline import NodeInterrupted
 from pipeloop.engine.transcoding import TRANSCODING_SEPARATOR, strip_transcoding
-from pipeloop.errors import NodeError, NodeOutputError, NodeSignatureError
+from pipeloop.errors import NodeError, NodeExitError, NodeOutputError, NodeSignatureError
 
 __all__ = ["Node", "NodeInputs", "NodeOutputs", "node"]
 
@@ -400,7 +401,19 @@ class Node:
         """Call the function with ``inputs`` (dataset name -> data); return what it returns
         (for an ``async def`` function, the coroutine; for a generator, the generator)."""
         args, kwargs = self._arguments(inputs)
-        return self.func(*args, **kwargs)
+        try:
+            return self.func(*args, **kwargs)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            raise self._exit_error(exc) from exc
+
+    def _exit_error(self, exc: SystemExit | KeyboardInterrupt) -> BaseException:
+        """What a node's own ``SystemExit`` or ``KeyboardInterrupt`` becomes: the node's
+        failure, so that the run stops as for any failure (and the process does not exit
+        from a worker thread or under the event loop). A signal's interruption stays."""
+        if isinstance(exc, NodeInterrupted):
+            return exc
+        return NodeExitError(f"Node '{self.name}' raised {exc!r}; a node cannot end the "
+                             "process or the run. Raise an exception to fail the node.")
 
     def outputs_from(self, result: Any) -> dict[str, Any]:
         """Split a return value (or one yielded chunk) into ``{output dataset name: data}``.
@@ -487,7 +500,10 @@ class Node:
             self._refuse_generator("arun")
         result = self.call(self._checked(inputs))
         if self.is_async:
-            result = await result
+            try:
+                result = await result
+            except (SystemExit, KeyboardInterrupt) as exc:
+                raise self._exit_error(exc) from exc
         return self.outputs_from(result)
 
     def _refuse_generator(self, method: str) -> None:
@@ -554,16 +570,22 @@ class Node:
     def _split_chunks(self, chunks: Iterator[Any]) -> Iterator[dict[str, Any]]:
         split = self._chunk_splitter()
         try:
-            for chunk in chunks:
-                yield split(chunk)
+            try:
+                for chunk in chunks:
+                    yield split(chunk)
+            except (SystemExit, KeyboardInterrupt) as exc:
+                raise self._exit_error(exc) from exc
         finally:
             getattr(chunks, "close", lambda: None)()
 
     async def _asplit_chunks(self, chunks: AsyncIterator[Any]) -> AsyncIterator[dict[str, Any]]:
         split = self._chunk_splitter()
         try:
-            async for chunk in chunks:
-                yield split(chunk)
+            try:
+                async for chunk in chunks:
+                    yield split(chunk)
+            except (SystemExit, KeyboardInterrupt) as exc:
+                raise self._exit_error(exc) from exc
         finally:
             close = getattr(chunks, "aclose", None)
             if close is not None:

@@ -76,6 +76,7 @@ class RunReport:
         error: what ended a failed run when it was not a node's failure (a hook, a missing
             input), or ``None``.
         started_at, ended_at: ``time.time()`` of the run's start and end.
+        stop_requested: :meth:`request_stop` was called: no node starts any more.
     """
 
     run_id: str | None = None
@@ -86,6 +87,7 @@ class RunReport:
     error: BaseException | None = None
     started_at: float | None = None
     ended_at: float | None = None
+    stop_requested: bool = False
     _nodes: list[Node] = field(default_factory=list, repr=False)
     _catalog: DataCatalog | None = field(default=None, repr=False)
     _resume: list[str] | None = field(default=None, repr=False)  # once the run ended
@@ -131,6 +133,15 @@ class RunReport:
             self._resume = found  # the states no longer change: walk the graph once
         return list(found)
 
+    def running_nodes(self, *, plain_only: bool = False) -> list[str]:
+        """Names of the nodes running now, in pipeline order; with ``plain_only``, only
+        those with a plain (not ``async def``) function, which a thread may be running
+        where cancellation cannot reach."""
+        if not plain_only:
+            return self._names_in(NodeState.RUNNING)
+        return [node.name for node in self._nodes if not node.is_async
+                and self.node_states.get(node.name) is NodeState.RUNNING]
+
     @property
     def timings(self) -> dict[str, NodeTiming]:
         """When each node that started started and ended, and its attempts, by name."""
@@ -146,6 +157,18 @@ class RunReport:
 
     def _names_in(self, state: NodeState) -> list[str]:
         return [name for name, current in self.node_states.items() if current is state]
+
+    # -- what the caller may ask -----------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the run to start no new node; the nodes running go on (and save what they
+        return). The run then waits for its caller to cancel it, which the caller does when
+        it chooses: ``pipeloop run``, at the first Ctrl-C, once the plain nodes running in
+        threads have ended or the runner's ``grace_period`` is over.
+
+        Safe to call from a signal handler: it only sets :attr:`stop_requested`.
+        """
+        self.stop_requested = True
 
     # -- what the scheduler writes ----------------------------------------------------------
 

@@ -21,6 +21,7 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ from pipeloop.engine.policy import RunContext
 from pipeloop.engine.report import RunReport
 from pipeloop.engine.resume import resume_command
 from pipeloop.engine.transcoding import strip_transcoding
-from pipeloop.errors import NodeOutputError, NodesFailedError, NodeTimeoutError
+from pipeloop.errors import NodeExitError, NodeOutputError, NodesFailedError, NodeTimeoutError
 
 if TYPE_CHECKING:
     from pipeloop.engine.pipeline import Pipeline
@@ -92,6 +93,44 @@ def _split(names: Iterable[str], instant: set[str]) -> tuple[list[str], list[str
     for name in names:
         (now if name in instant else later).append(name)
     return now, later
+
+
+class _Deadline:
+    """One attempt of a node under its ``timeout``: its loads, its call and its saves share
+    one deadline, so a hung load or save fails the node as a slow function does (and a
+    caller's cancellation never waits for either: a plain load in a thread is abandoned).
+
+    Without a timeout, each phase is a plain ``with`` that costs nothing.
+    """
+
+    __slots__ = ("_at", "_node", "_remark")
+
+    def __init__(self, node: Node, remark: str) -> None:
+        self._node = node
+        self._remark = remark
+        self._at = None if node.timeout is None else anyio.current_time() + node.timeout
+
+    @contextmanager
+    def phase(self, doing: str, *, inline_late: bool = False) -> Iterator[None]:
+        """Run the block before the deadline, or raise ``NodeTimeoutError`` saying what the
+        node was ``doing``; with ``inline_late``, a block that could not be interrupted (a
+        function inline on the loop) and ended late also fails, since late is late."""
+        if self._at is None:
+            yield
+            return
+        with anyio.CancelScope(deadline=self._at) as scope:
+            yield
+        if scope.cancelled_caught or (inline_late and anyio.current_time() >= self._at):
+            raise self._timed_out(doing)
+
+    def _timed_out(self, doing: str) -> NodeTimeoutError:
+        node = self._node
+        message = f"Node '{node.name}' did not finish within its timeout of {node.timeout:g} s"
+        if doing == "running":
+            return NodeTimeoutError(f"{message}.{self._remark}")
+        if doing == "streaming":
+            return NodeTimeoutError(f"{message}.")
+        return NodeTimeoutError(f"{message}: it was still {doing}.")
 
 
 class Scheduler:
@@ -200,6 +239,8 @@ class Scheduler:
                 await event.wait()
             if self._failures and not self._keep_going:
                 return  # the run is stopping
+            if self._report.stop_requested:
+                await anyio.sleep_forever()  # no node starts; the caller cancels the run
             index = heapq.heappop(self._ready)
             await self._run_node(index)
 
@@ -246,10 +287,11 @@ class Scheduler:
         if "on_node_start" in self._observed:
             await self._hooks.call("on_node_start", node=node, run_id=self._run_id)
         try:
-            outputs = await self._attempts(node)
+            outputs, deadline = await self._attempts(node)
             if not node.is_generator:  # a generator's chunks were saved as they came
                 try:
-                    await self._save_outputs(node, outputs)
+                    with deadline.phase("saving its outputs"):
+                        await self._save_outputs(node, outputs)
                 except Exception as exc:  # a failing save is the node's failure
                     await self._report_node_error(node, {}, exc)
                     raise
@@ -276,18 +318,22 @@ class Scheduler:
             self._push_ready(ready)
         self._settle()
 
-    async def _attempts(self, node: Node) -> dict[str, Any]:
+    async def _attempts(self, node: Node) -> tuple[dict[str, Any], _Deadline]:
         """Load the inputs and execute the node (a generator node saves its chunks as it
         goes); again, on freshly loaded inputs and after a growing delay, while it fails with
         a retryable error and has retries left. Hooks see one node run: ``before_node_run``
-        once, then ``after_node_run`` (a generator's last chunk) or ``on_node_error`` once."""
+        once, then ``after_node_run`` (a generator's last chunk) or ``on_node_error`` once.
+
+        Returns the outputs and the last attempt's deadline, which its saves share."""
         delay = node.retry_delay
         attempt = 1
         replaced: dict[str, Any] = {}
         while True:
             inputs: dict[str, Any] = {}
+            deadline = _Deadline(node, self._context.timeout_remark)
             try:
-                inputs = await self._load_inputs(node)
+                with deadline.phase("loading its inputs"):
+                    inputs = await self._load_inputs(node)
                 if attempt == 1:
                     replaced = await self._before_node_run(node, inputs)
                 if replaced:  # a hook may only replace what the node reads
@@ -295,7 +341,10 @@ class Scheduler:
                                    if name in inputs})
                 self._log_running(node)
                 self._report.node_attempted(node.name)
-                outputs = await self._execute_once(node, inputs)
+                execute = self._save_chunks if node.is_generator else self._context.execute
+                with deadline.phase("streaming" if node.is_generator else "running",
+                                    inline_late=not node.is_generator):
+                    outputs = await execute(node, inputs)
             except node.retry_on as exc:
                 if not self._retry_allowed(node, exc, attempt):
                     await self._report_node_error(node, inputs, exc)
@@ -309,7 +358,7 @@ class Scheduler:
                 if "after_node_run" in self._observed:
                     await self._hooks.call("after_node_run", outputs=outputs,
                                            **self._node_args(node, inputs))
-                return outputs
+                return outputs, deadline
             await anyio.sleep(delay)
             delay *= 2
             attempt += 1
@@ -366,7 +415,8 @@ class Scheduler:
     def _retry_allowed(self, node: Node, exc: BaseException, attempt: int) -> bool:
         # A wrong return shape is a bug in the node, not a passing fault; a generator's
         # chunks already saved would be saved again.
-        return (attempt <= node.retries and not isinstance(exc, NodeOutputError)
+        return (attempt <= node.retries
+                and not isinstance(exc, (NodeOutputError, NodeExitError))
                 and not node.is_generator and not self._context.retries_itself(node))
 
     async def _report_node_error(
@@ -379,20 +429,6 @@ class Scheduler:
         return {"node": node, "catalog": self._catalog, "inputs": inputs,
                 "is_async": self._concurrent_io, "run_id": self._run_id,
                 "session_id": self._run_id}
-
-    async def _execute_once(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        execute = self._save_chunks if node.is_generator else self._context.execute
-        if node.timeout is None:
-            return await execute(node, inputs)
-        with anyio.move_on_after(node.timeout) as scope:
-            outputs = await execute(node, inputs)
-            # A function that ran inline could not be interrupted; late is still late.
-            if anyio.current_time() < scope.deadline:
-                return outputs
-        raise NodeTimeoutError(
-            f"Node '{node.name}' did not finish within its timeout of {node.timeout:g} s."
-            + ("" if node.is_generator else self._context.timeout_remark)
-        )
 
     # -- data -----------------------------------------------------------------------------
 

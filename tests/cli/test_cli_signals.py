@@ -1,9 +1,13 @@
-"""Ctrl-C and SIGTERM during a real ``pipeloop run`` process: a clean stop, exit status
-128 + the signal, no half-written file, the resume hint, and a ``--resume`` that finishes.
+"""Ctrl-C, SIGTERM and SIGHUP during a real ``pipeloop run`` process: a clean stop, exit
+status 128 + the signal, no half-written file, the resume hint, and a ``--resume`` that
+finishes.
 
 The test project's middle node waits until the test creates ``data/go``: as an
-``async def`` (cancellable), as a plain function (which cannot be interrupted), or in the
-middle of saving its output (a temporary file half written).
+``async def`` (cancellable), as a plain function (inline on the loop, where the signal
+interrupts it; in a thread, where it cannot be, and gets the grace period), behind a load
+that blocks in a thread, or in the middle of saving its output (a temporary file half
+written). Other pipelines have a node that raises ``SystemExit`` or ``KeyboardInterrupt``
+itself.
 """
 
 from __future__ import annotations
@@ -45,13 +49,17 @@ FILES = {
         slow_b:
           type: sigproj.datasets.SlowText
           filepath: data/slow_b.txt
+        hung:
+          type: sigproj.datasets.HungLoad
     """,
     f"src/{PACKAGE}/__init__.py": "",
     f"src/{PACKAGE}/datasets.py": """
+        import time
         from pathlib import Path
 
         import anyio
 
+        from pipeloop import AbstractDataset
         from pipeloop.datasets import TextDataset
 
 
@@ -65,8 +73,25 @@ FILES = {
                 while not Path("data/go").exists():
                     await anyio.sleep(0.02)
                 await file.write(content[4:])
+
+
+        class HungLoad(AbstractDataset):
+            '''A load that blocks in its thread (a FIFO, a stale mount) until data/go.'''
+
+            def _load(self):
+                Path("data/started").touch()
+                while not Path("data/go").exists():
+                    time.sleep(0.02)
+                return [1, 2, 3]
+
+            def _save(self, data):
+                raise NotImplementedError
+
+            def _describe(self):
+                return {}
     """,
     f"src/{PACKAGE}/nodes.py": """
+        import sys
         import time
         from pathlib import Path
 
@@ -86,9 +111,21 @@ FILES = {
 
         def wait_sync(a):
             Path("data/started").touch()
-            while not Path("data/go").exists():
-                time.sleep(0.02)
+            try:
+                while not Path("data/go").exists():
+                    time.sleep(0.02)
+            except KeyboardInterrupt:
+                Path("data/interrupted").touch()
+                raise
             return [x * 2 for x in a]
+
+
+        def exits(a):
+            sys.exit(3)
+
+
+        def interrupts_itself(a):
+            raise KeyboardInterrupt
 
 
         def as_text(a):
@@ -102,7 +139,9 @@ FILES = {
     f"src/{PACKAGE}/pipeline_registry.py": """
         from pipeloop import Pipeline, node
 
-        from sigproj.nodes import as_text, first, last, wait_async, wait_sync
+        from sigproj.nodes import (
+            as_text, exits, first, interrupts_itself, last, wait_async, wait_sync,
+        )
 
 
         def register_pipelines():
@@ -114,7 +153,9 @@ FILES = {
                 ])
 
             return {"__default__": three(wait_async), "sync": three(wait_sync),
-                    "saving": three(as_text, "slow_b")}
+                    "saving": three(as_text, "slow_b"), "exits": three(exits),
+                    "interrupts": three(interrupts_itself),
+                    "hung": Pipeline([node(last, "hung", "c", name="last")])}
     """,
 }
 
@@ -183,8 +224,9 @@ def recorded(project: Path) -> dict[str, object]:
     return data
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
-                         ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(("signum", "status"),
+                         [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_cancels_the_run_and_resume_finishes_it(
     project: Path, invoke: Invoke, signum: signal.Signals, status: int
 ) -> None:
@@ -229,49 +271,120 @@ def test_a_save_cut_short_leaves_no_file(project: Path, invoke: Invoke) -> None:
     assert (project / "data" / "slow_b.txt").read_text() == "doubled: 2,4,6"
 
 
-def test_a_second_signal_abandons_a_thread_that_will_not_stop(project: Path) -> None:
-    run = Run(project, "-p", "sync", "--runner", "ThreadRunner")
+SIGNALS = pytest.mark.parametrize(
+    ("signum", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"])
+
+
+@SIGNALS
+def test_the_first_signal_interrupts_a_plain_function_running_inline(
+    project: Path, signum: signal.Signals, status: int
+) -> None:
+    # SequentialRunner runs plain functions on the main thread: the signal handler stops
+    # the function where it stands (it sees KeyboardInterrupt), and no later node starts.
+    # The function would never return by itself: data/go is never created.
+    run = Run(project, "-p", "sync")
+    run.wait_for("started")
+    run.process.send_signal(signum)
+    assert run.finish() == status
+    assert (project / "data" / "interrupted").exists()
+    stderr = run.stderr
+    assert "Running node: last" not in stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-2:] == [
+        f"Error: Interrupted by {signum.name}: the run was cancelled; 1 of 3 node(s) "
+        "completed.",
+        "Resume with: pipeloop run --from-nodes wait -p sync",
+    ]
+    assert not (project / "data" / "b.json").exists()
+    assert leftovers(project) == []
+    assert (recorded(project)["status"], recorded(project)["resume_nodes"]) == (
+        "interrupted", ["wait"])
+
+
+def test_threads_get_the_grace_period_then_the_process_exits_anyway(project: Path) -> None:
+    # A plain function in a thread cannot be interrupted: the run waits for it at most the
+    # grace period, saying so, then exits although the thread never ends.
+    run = Run(project, "-p", "sync", "--runner", "ThreadRunner",
+              "--runner-params", "grace_period=1")
+    run.wait_for("started")
+    run.process.send_signal(signal.SIGTERM)
+    assert run.finish() == 143
+    stderr = run.stderr
+    assert ("Waiting up to 1 s for the node(s) still running in threads to finish: wait."
+            in stderr)
+    assert "Stopped waiting for: wait; their work is abandoned." in stderr
+    assert stderr.splitlines()[-1] == (
+        "Resume with: pipeloop run --from-nodes wait -p sync --runner ThreadRunner "
+        "--runner-params grace_period=1")
+    assert "Traceback" not in stderr
+    assert (recorded(project)["status"], recorded(project)["resume_nodes"]) == (
+        "interrupted", ["wait"])
+
+
+def test_a_node_that_ends_in_the_grace_period_counts_as_done(
+    project: Path, invoke: Invoke
+) -> None:
+    run = Run(project, "-p", "sync", "--runner", "ThreadRunner",
+              "--runner-params", "grace_period=600")
     run.wait_for("started")
     run.process.send_signal(signal.SIGINT)
-    # The run is over and says how to resume; the process waits for the thread...
-    run.wait_for("Resume with: pipeloop run --from-nodes")
-    time.sleep(0.2)
-    assert run.process.poll() is None
-    # ...until a second Ctrl-C ends it, as the signal's default action does.
+    run.wait_for("Waiting up to 600 s for the node(s) still running in threads")
+    (project / "data" / "go").touch()
+    assert run.finish() == 130
+    # The node finished and saved its output; the next one never started.
+    assert read_json(project / "data" / "b.json") == [2, 4, 6]
+    assert "Running node: last" not in run.stderr
+    assert (recorded(project)["status"], recorded(project)["resume_nodes"]) == (
+        "interrupted", ["last"])
+    assert run.stderr.splitlines()[-1].startswith("Resume with: pipeloop run --from-nodes last")
+
+    resumed = invoke("run", "--project", project, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "Running node: wait" not in resumed.stderr
+    assert read_json(project / "data" / "c.json") == 12
+
+
+def test_a_second_signal_ends_the_grace_period_at_once(project: Path) -> None:
+    run = Run(project, "-p", "sync", "--runner", "ThreadRunner",
+              "--runner-params", "grace_period=600")
+    run.wait_for("started")
+    run.process.send_signal(signal.SIGINT)
+    run.wait_for("Waiting up to 600 s")
+    # The record is written at the first signal, before the second can end the process.
+    assert (recorded(project)["status"], recorded(project)["resume_nodes"]) == (
+        "interrupted", ["wait"])
     run.process.send_signal(signal.SIGINT)
     assert run.finish() == -signal.SIGINT
     assert "Traceback" not in run.stderr
-    assert recorded(project)["resume_nodes"] == ["wait"]
 
 
-def test_a_second_signal_ends_a_run_blocked_in_a_plain_function(project: Path) -> None:
-    # SequentialRunner runs plain functions on the event loop: the loop cannot see the
-    # first signal until the function returns, but the handler speaks and records at once.
-    run = Run(project, "-p", "sync")
-    run.wait_for("started")
-    run.process.send_signal(signal.SIGTERM)
-    run.wait_for("SIGTERM received: stopping the run")
-    assert (recorded(project)["status"], recorded(project)["resume_nodes"]) == (
-        "interrupted", ["wait"])
-    assert run.process.poll() is None
-    run.process.send_signal(signal.SIGTERM)
-    assert run.finish() == -signal.SIGTERM
-    assert "Traceback" not in run.stderr
-
-
-def test_a_plain_function_finishes_then_the_run_stops(project: Path) -> None:
-    run = Run(project, "-p", "sync")
+def test_a_signal_does_not_wait_for_a_load_blocked_in_its_thread(project: Path) -> None:
+    run = Run(project, "-p", "hung")
     run.wait_for("started")
     run.process.send_signal(signal.SIGINT)
-    run.wait_for("SIGINT received")
-    (project / "data" / "go").touch()
     assert run.finish() == 130
-    # The function returned, but the run was cancelled before its output was saved, and
-    # the node after it never started.
-    assert not (project / "data" / "b.json").exists()
-    assert "Running node: last" not in run.stderr
-    assert leftovers(project) == []
-    assert 'Resume with: pipeloop run --from-nodes wait -p sync' in run.stderr
+    assert run.stderr.splitlines()[-1] == "Resume with: pipeloop run --from-nodes last -p hung"
+    assert recorded(project)["status"] == "interrupted"
+
+
+@pytest.mark.parametrize(("pipeline", "raised"), [("exits", "SystemExit(3)"),
+                                                  ("interrupts", "KeyboardInterrupt()")])
+def test_a_node_raising_system_exit_or_keyboard_interrupt_is_its_failure(
+    project: Path, pipeline: str, raised: str
+) -> None:
+    run = Run(project, "-p", pipeline)
+    assert run.finish() == 1
+    stderr = run.stderr
+    assert stderr.splitlines()[-2:] == [
+        f"Error: Node 'wait' failed: Node 'wait' raised {raised}; a node "
+        "cannot end the process or the run. Raise an exception to fail the node.",
+        f"Resume with: pipeloop run --from-nodes wait -p {pipeline}",
+    ]
+    assert "Running node: last" not in stderr
+    assert (recorded(project)["status"], recorded(project)["resume_nodes"]) == (
+        "failed", ["wait"])
 
 
 def test_ctrl_c_at_a_terminal_also_reaches_the_worker_processes(project: Path) -> None:

@@ -95,3 +95,15 @@ def test_write_atomically_replaces_the_file_or_leaves_it(tmp_path: Path) -> None
         write_atomically(path, None)  # type: ignore[arg-type]
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in path.parent.iterdir()] == ["t.json"]
+
+
+def test_a_trace_that_cannot_be_written_is_a_warning_not_a_failed_run(
+    toy: Path, invoke: Invoke
+) -> None:
+    blocker = toy / "not-a-folder"
+    blocker.write_text("a file where the trace's folder should be")
+    result = invoke("run", "--project", toy, "--trace", blocker / "trace.json")
+    assert result.exit_code == 0, result.output
+    assert f"Could not write the trace to {blocker / 'trace.json'}" in result.stderr
+    record = read_json(toy / ".pipeloop" / "last_run.json")
+    assert isinstance(record, dict) and record["status"] == "completed"

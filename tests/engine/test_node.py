@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pipeloop.engine.node import Node, node
-from pipeloop.errors import NodeError, NodeOutputError
+from pipeloop.errors import NodeError, NodeExitError, NodeOutputError
 
 
 def identity(x: Any) -> Any:
@@ -663,3 +663,49 @@ def test_log_label_is_kedros_str_after_the_full_name() -> None:
     assert node(add, ["a", "b"], "c", name="adder", namespace="ns").log_label == (
         "ns.adder: add([a,b]) -> [c]"
     )
+
+
+# -- a node's own SystemExit / KeyboardInterrupt --------------------------------------------
+
+
+def _exits(x: int) -> int:
+    raise SystemExit(4)
+
+
+def _interrupts(x: int) -> int:
+    raise KeyboardInterrupt
+
+
+async def _exits_async(x: int) -> int:
+    raise SystemExit("bye")
+
+
+def _exits_midway(x: int) -> Any:
+    yield x
+    raise SystemExit(1)
+
+
+@pytest.mark.parametrize(("func", "raised"), [(_exits, "SystemExit(4)"),
+                                              (_interrupts, "KeyboardInterrupt()")])
+def test_a_node_raising_system_exit_or_keyboard_interrupt_fails_instead(
+    func: Any, raised: str
+) -> None:
+    made = node(func, "x", "y", name="quits")
+    with pytest.raises(NodeExitError) as caught:
+        made.run({"x": 1})
+    assert str(caught.value) == (f"Node 'quits' raised {raised}; a node cannot end the "
+                                 "process or the run. Raise an exception to fail the node.")
+    assert isinstance(caught.value.__cause__, (SystemExit, KeyboardInterrupt))
+    assert isinstance(caught.value, Exception)
+
+
+async def test_an_async_node_raising_system_exit_fails_instead() -> None:
+    with pytest.raises(NodeExitError, match="raised SystemExit\\('bye'\\)"):
+        await node(_exits_async, "x", "y", name="quits").arun({"x": 1})
+
+
+def test_a_generator_node_raising_system_exit_fails_at_that_chunk() -> None:
+    chunks = node(_exits_midway, "x", "y", name="quits").iter_outputs({"x": 1})
+    assert next(chunks) == {"y": 1}
+    with pytest.raises(NodeExitError, match="raised SystemExit\\(1\\)"):
+        next(chunks)

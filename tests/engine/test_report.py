@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import anyio
 import pytest
@@ -16,6 +17,7 @@ from pipeloop import (
     RunReport,
     RunStatus,
     SequentialRunner,
+    ThreadRunner,
     node,
 )
 
@@ -180,3 +182,56 @@ async def test_timings_order_each_node_and_count_its_attempts() -> None:
         assert timing.started is not None and timing.ended is not None
         assert timing.duration is not None and timing.duration >= 0
     assert timings["first"].ended <= timings["retried"].started  # type: ignore[operator]
+
+
+# -- request_stop ---------------------------------------------------------------------------
+
+
+def stops_the_run(x: int, report: RunReport) -> int:
+    # Stands for the CLI's first Ctrl-C: asked while this node runs in its thread.
+    report.request_stop()
+    return x + 1
+
+
+async def test_after_request_stop_no_node_starts_and_running_ones_complete() -> None:
+    report = RunReport()
+    pipeline = Pipeline([node(stops_the_run, ["x", "report"], "y", name="first"),
+                         node(double, "y", "z", name="second")])
+    catalog = DataCatalog({"x": MemoryDataset(1),
+                           "report": MemoryDataset(report, copy_mode="assign")})
+    async with anyio.create_task_group() as group:
+        group.start_soon(partial(ThreadRunner().run, pipeline, catalog, report=report))
+        # The run waits, started nodes done, for its caller to cancel it.
+        while report.completed_nodes != ["first"]:
+            await anyio.sleep(0.01)
+        assert report.stop_requested
+        assert report.node_states["second"] is NodeState.WAITING
+        assert report.running_nodes() == []
+        group.cancel_scope.cancel()
+    assert report.status is RunStatus.CANCELLED
+    assert (report.completed_nodes, report.unfinished_nodes) == (["first"], ["second"])
+
+
+async def test_running_nodes_can_leave_out_async_ones() -> None:
+    started, release = anyio.Event(), anyio.Event()
+
+    async def waits(x: int) -> int:
+        started.set()
+        await release.wait()
+        return x
+
+    report = RunReport()
+    pipeline = Pipeline([node(waits, "x", "a", name="async_one"),
+                         node(block, "x", "b", name="plain_one")])
+    RELEASE.clear()
+    async with anyio.create_task_group() as group:
+        group.start_soon(partial(ThreadRunner().run, pipeline,
+                                 DataCatalog({"x": MemoryDataset(1)}), report=report))
+        await started.wait()
+        while len(report.running_nodes()) < 2:
+            await anyio.sleep(0.01)
+        assert report.running_nodes() == ["async_one", "plain_one"]
+        assert report.running_nodes(plain_only=True) == ["plain_one"]
+        RELEASE.set()
+        release.set()
+    assert report.status is RunStatus.COMPLETED

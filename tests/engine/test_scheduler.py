@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from pipeloop import (
     ParallelRunner,
     Pipeline,
     RunReport,
+    RunStatus,
     SequentialRunner,
     ThreadRunner,
     node,
@@ -631,6 +633,82 @@ async def test_sync_node_past_its_timeout_fails_under_sequential_runner() -> Non
     pipeline = Pipeline([node(sleep_then_return, "x", "y", name="late", timeout=0.05)])
     with pytest.raises(NodeTimeoutError):
         await SequentialRunner().run(pipeline, DataCatalog({"x": MemoryDataset(1)}))
+
+
+class BlockedLoad(AbstractDataset):
+    """A plain ``_load`` that blocks its thread until the test sets ``release`` (a FIFO, a
+    stale mount); ``entered`` is set once it blocks."""
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def _load(self) -> int:
+        self.entered.set()
+        self.release.wait()
+        return 1
+
+    def _save(self, data: Any) -> None:
+        raise NotImplementedError
+
+    def _describe(self) -> dict[str, Any]:
+        return {}
+
+
+class BlockedSave(AbstractDataset):
+    """An ``async def _save`` that never returns by itself."""
+
+    def _load(self) -> Any:
+        raise NotImplementedError
+
+    async def _save(self, data: Any) -> None:
+        await anyio.sleep_forever()
+
+    def _describe(self) -> dict[str, Any]:
+        return {}
+
+
+async def test_a_timeout_covers_a_load_blocked_in_its_thread(
+    local_runner: AbstractRunner
+) -> None:
+    blocked = BlockedLoad()
+    pipeline = Pipeline([node(no_fail, "x", "y", name="reads", timeout=0.2)])
+    try:
+        with pytest.raises(NodeTimeoutError) as caught:
+            await local_runner.run(pipeline, DataCatalog({"x": blocked}))
+        # The run did not wait for the thread: it is still blocked in the load.
+        assert blocked.entered.is_set() and not blocked.release.is_set()
+    finally:
+        blocked.release.set()
+    assert str(caught.value).startswith(
+        "Node 'reads' did not finish within its timeout of 0.2 s: it was still loading "
+        "its inputs.")
+
+
+@pytest.mark.parametrize("runner", [SequentialRunner(), ThreadRunner()], ids=repr)
+async def test_a_timeout_covers_the_saves(runner: AbstractRunner) -> None:
+    # The save never ends; the margin is for the call before it, under any load.
+    pipeline = Pipeline([node(no_fail, "x", "y", name="writes", timeout=3)])
+    report = RunReport()
+    with pytest.raises(NodeTimeoutError, match="it was still saving its outputs"):
+        await runner.run(pipeline, DataCatalog({"x": MemoryDataset(1),
+                                                "y": BlockedSave()}), report=report)
+    assert report.failed_nodes == ["writes"]
+
+
+async def test_a_callers_deadline_does_not_wait_for_a_blocked_load() -> None:
+    blocked = BlockedLoad()
+    pipeline = Pipeline([node(no_fail, "x", "y", name="reads")])
+    report = RunReport()
+    try:
+        with anyio.move_on_after(0.2) as scope:
+            await SequentialRunner().run(pipeline, DataCatalog({"x": blocked}),
+                                         report=report)
+        assert scope.cancelled_caught
+        assert not blocked.release.is_set()
+    finally:
+        blocked.release.set()
+    assert report.status is RunStatus.CANCELLED
+    assert report.resume_nodes == ["reads"]
 
 
 def no_fail(x: int) -> int:

@@ -14,8 +14,9 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from pipeloop import DataCatalog, MemoryDataset, Pipeline, ThreadRunner, node
-from pipeloop.errors import NodeTimeoutError
+from pipeloop import DataCatalog, MemoryDataset, Pipeline, RunReport, ThreadRunner, node
+from pipeloop.engine.runners.thread import DEFAULT_GRACE_PERIOD
+from pipeloop.errors import NodeExitError, NodeTimeoutError, RunnerError
 from pipeloop.testing import RecordingHooks
 
 SAFETY = 30  # seconds a blocked node waits at most, so a bug fails instead of hanging
@@ -231,3 +232,29 @@ def test_close_ends_the_pool_threads_and_the_runner_still_works() -> None:
 
 def _double(x: int) -> int:
     return 2 * x
+
+
+def quits(x: int) -> int:
+    raise SystemExit(2)
+
+
+async def test_a_node_exiting_in_a_thread_fails_without_retry_and_the_app_goes_on() -> None:
+    report = RunReport()
+    pipeline = Pipeline([node(quits, "x", "y", name="quits", retries=3)])
+    with pytest.raises(NodeExitError, match="Node 'quits' raised SystemExit\\(2\\)"):
+        await ThreadRunner().run(pipeline, DataCatalog({"x": MemoryDataset(1)}),
+                                 report=report)
+    assert report.failed_nodes == ["quits"]
+    assert report.timings["quits"].attempts == 1
+
+
+@pytest.mark.parametrize("grace_period", [-1, "5", True])
+def test_grace_period_must_be_seconds(grace_period: object) -> None:
+    with pytest.raises(RunnerError, match="grace_period must be a number of seconds"):
+        ThreadRunner(grace_period=grace_period)  # type: ignore[arg-type]
+
+
+def test_grace_period_defaults_to_a_few_seconds_and_shows_when_changed() -> None:
+    assert ThreadRunner().grace_period == DEFAULT_GRACE_PERIOD == 5.0
+    assert repr(ThreadRunner(max_workers=2, grace_period=30)) == (
+        "ThreadRunner(max_workers=2, is_async=True, grace_period=30)")

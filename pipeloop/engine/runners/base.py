@@ -39,6 +39,7 @@ from pipeloop.datasets.base import AbstractDataset
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.datasets.memory import MemoryDataset
 from pipeloop.engine.hooks import HookManager
+from pipeloop.engine.inline import run_inline
 from pipeloop.engine.node import Node
 from pipeloop.engine.only_missing import only_missing_outputs as select_missing_outputs
 from pipeloop.engine.policy import RunContext
@@ -166,7 +167,7 @@ class AbstractRunner:
         A policy overrides this to run the function elsewhere (a thread, a process, a
         cluster); ``node.run(inputs)`` makes the call and shapes the result.
         """
-        return node.run(inputs)
+        return await run_inline(node, inputs)
 
     def open_run(
         self, pipeline: Pipeline, catalog: DataCatalog

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeloop.engine.inline import run_inline
 from pipeloop.engine.node import Node
 from pipeloop.engine.runners.base import AbstractRunner
 
@@ -30,4 +31,5 @@ class SequentialRunner(AbstractRunner):
         return 1
 
     async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        return node.run(inputs)
+        # Inline, so ``pipeloop run``'s first Ctrl-C can interrupt the function at once.
+        return await run_inline(node, inputs)

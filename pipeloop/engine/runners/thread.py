@@ -9,8 +9,12 @@ from typing import Any
 
 from pipeloop.engine.node import Node
 from pipeloop.engine.runners.base import AbstractRunner, execute_in
+from pipeloop.errors import RunnerError
 
-__all__ = ["ThreadRunner"]
+__all__ = ["DEFAULT_GRACE_PERIOD", "ThreadRunner"]
+
+#: Seconds ``pipeloop run`` waits for plain nodes running in threads after the first signal.
+DEFAULT_GRACE_PERIOD = 5.0
 
 
 class ThreadRunner(AbstractRunner):
@@ -27,19 +31,34 @@ class ThreadRunner(AbstractRunner):
     calls ``run_sync`` repeatedly starts them once. Idle threads end with the runner, or at
     :meth:`close` (``with ThreadRunner() as runner:`` closes it on exit).
 
+    Under ``pipeloop run``, the first Ctrl-C (or SIGTERM, SIGHUP) starts no new node and
+    gives the plain nodes running in threads up to ``grace_period`` seconds to finish and
+    save their outputs (which then count as done: ``--resume`` does not repeat them), saying
+    which nodes it waits for; then the run is cancelled and the process exits, abandoning
+    threads still running. A second signal exits at once.
+
     Args:
         max_workers: worker threads for plain functions (default ``min(32, cpus + 4)``,
             like ``concurrent.futures``).
         is_async: load a node's inputs (and save its outputs) concurrently.
+        grace_period: seconds ``pipeloop run`` waits, after the first signal, for plain
+            nodes running in threads (``--runner-params grace_period=30``).
 
     Raises:
-        RunnerError: ``max_workers`` is not a positive integer.
+        RunnerError: ``max_workers`` is not a positive integer, or ``grace_period`` is
+            negative.
     """
 
     timeout_remark = " Its thread cannot be interrupted and finishes in the background."
 
-    def __init__(self, max_workers: int | None = None, *, is_async: bool = True) -> None:
+    def __init__(self, max_workers: int | None = None, *, is_async: bool = True,
+                 grace_period: float = DEFAULT_GRACE_PERIOD) -> None:
         super().__init__(is_async=is_async)
+        if isinstance(grace_period, bool) or not isinstance(grace_period, (int, float)) \
+                or grace_period < 0:
+            raise RunnerError(f"ThreadRunner: grace_period must be a number of seconds, "
+                              f"0 or more; got {grace_period!r}.")
+        self.grace_period = float(grace_period)
         # The default of concurrent.futures: I/O-bound work wants more threads than cores.
         self.max_workers = self._worker_count(max_workers,
                                               default=min(32, (os.cpu_count() or 1) + 4))
@@ -88,4 +107,6 @@ class ThreadRunner(AbstractRunner):
         self._pool_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"ThreadRunner(max_workers={self.max_workers}, is_async={self.is_async})"
+        grace = ("" if self.grace_period == DEFAULT_GRACE_PERIOD
+                 else f", grace_period={self.grace_period:g}")
+        return f"ThreadRunner(max_workers={self.max_workers}, is_async={self.is_async}{grace})"

@@ -1,0 +1,102 @@
+"""Plain node functions running inline on the main thread, and stopping them at once.
+
+``SequentialRunner`` calls a plain function on the event loop's thread. While it runs, the
+loop cannot see a cancelled scope, so a Ctrl-C that only cancels the run would wait for the
+function (seconds, hours) and the loop could start the next node before it hears of the
+cancellation. But code on the main thread *can* be interrupted as Python code: a signal
+handler that raises makes the function see the exception where it stands.
+
+:func:`running_inline` marks the call; :func:`interrupt_inline_node`, called from a signal
+handler, raises :class:`NodeInterrupted` inside it (and does nothing when no plain function
+runs inline, so the handler can always call it). The runner turns that exception into the
+run's cancellation, never into a node failure.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from pipeloop.errors import RunnerError
+
+if TYPE_CHECKING:
+    from pipeloop.engine.node import Node
+
+__all__ = ["NodeInterrupted", "inline_node", "interrupt_inline_node", "run_inline",
+           "running_inline"]
+
+# Names of the plain nodes running inline on the main thread, innermost last. Only the main
+# thread runs signal handlers, so only its calls can be interrupted.
+_inline: list[str] = []
+
+
+class NodeInterrupted(KeyboardInterrupt):
+    """Raised inside a plain node running inline when a signal stops the run.
+
+    A ``KeyboardInterrupt``, so the node's own ``except Exception`` blocks do not swallow it
+    and its ``finally`` blocks run, as on Ctrl-C in any Python program.
+    """
+
+    def __init__(self, node_name: str, signal_name: str) -> None:
+        super().__init__(f"{signal_name} stopped node '{node_name}'")
+        self.node_name = node_name
+        self.signal_name = signal_name
+
+
+@contextmanager
+def running_inline(node_name: str) -> Iterator[None]:
+    """Mark a plain node's call on this thread as interruptible by a signal handler (a no-op
+    off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _inline.append(node_name)
+    try:
+        yield
+    finally:
+        _inline.pop()
+
+
+def inline_node() -> str | None:
+    """The name of the plain node running inline on the main thread, if one is."""
+    return _inline[-1] if _inline else None
+
+
+def interrupt_inline_node(signal_name: str) -> None:
+    """From a signal handler: raise :class:`NodeInterrupted` in the plain node running inline
+    on the main thread, if one is.
+
+    Raises:
+        NodeInterrupted: a plain node was running inline.
+    """
+    if _inline and threading.current_thread() is threading.main_thread():
+        raise NodeInterrupted(_inline[-1], signal_name)
+
+
+#: Seconds a plain node interrupted by a signal waits for the run's cancellation (which the
+#: same signal asked for) before it fails instead; only reached if nothing cancels the run.
+CANCELLATION_WAIT = 30.0
+
+
+async def run_inline(node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run plain ``node`` on this thread, interruptible by :func:`interrupt_inline_node`.
+
+    An interrupted node's call is over, but the run must not treat it as a failure (nothing
+    went wrong with the node) nor go on to the next node: the signal that interrupted it
+    also cancels the run, and that cancellation is delivered here, at this function's first
+    await.
+
+    Raises:
+        RunnerError: the node was interrupted and nothing cancelled the run.
+    """
+    try:
+        with running_inline(node.name):
+            return node.run(inputs)
+    except NodeInterrupted as interrupted:
+        with anyio.move_on_after(CANCELLATION_WAIT):
+            await anyio.sleep_forever()
+        raise RunnerError(f"{interrupted}, but the run was not cancelled.") from None
