@@ -32,6 +32,7 @@ __all__ = ["NodeInterrupted", "inline_node", "interrupt_inline_node", "run_inlin
 # Names of the plain nodes running inline on the main thread, innermost last. Only the main
 # thread runs signal handlers, so only its calls can be interrupted.
 _inline: list[str] = []
+_MAIN_THREAD = threading.main_thread().ident
 
 
 class NodeInterrupted(KeyboardInterrupt):
@@ -93,9 +94,15 @@ async def run_inline(node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
     Raises:
         RunnerError: the node was interrupted and nothing cancelled the run.
     """
+    if threading.get_ident() != _MAIN_THREAD:  # no signal handler can reach this call
+        return node.run(inputs)
+    # running_inline(), unrolled: this is every plain node's path under SequentialRunner.
+    _inline.append(node.name)
     try:
-        with running_inline(node.name):
+        try:
             return node.run(inputs)
+        finally:
+            _inline.pop()
     except NodeInterrupted as interrupted:
         with anyio.move_on_after(CANCELLATION_WAIT):
             await anyio.sleep_forever()

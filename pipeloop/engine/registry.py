@@ -6,16 +6,22 @@ The registry function (``[tool.pipeloop] pipelines``) returns ``{name: Pipeline}
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import pkgutil
+import traceback
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from pipeloop.engine.pipeline import Pipeline
 from pipeloop.errors import ConfigError, PipelineError, PipeloopError
 
-__all__ = ["DEFAULT_PIPELINE", "describe_exception", "load_pipelines", "select_pipelines"]
+__all__ = ["DEFAULT_PIPELINE", "describe_exception", "load_pipelines", "raised_at",
+           "select_pipelines"]
 
 DEFAULT_PIPELINE = "__default__"
+
+_PIPELOOP = Path(__file__).resolve().parents[1]
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -27,6 +33,34 @@ def describe_exception(exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc.msg} ({exc.filename}, line {exc.lineno})"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def raised_at(exc: BaseException) -> str | None:
+    """Where the root cause of ``exc`` was raised in the user's code: ``path, line N`` of the
+    innermost frame that is neither Python's import machinery nor pipeloop itself (for an
+    ``import`` of a missing module, the line with the ``import``)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return None  # describe_exception already says where
+    place = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if filename.startswith("<") or Path(filename).is_relative_to(_PIPELOOP):
+            continue
+        place = (filename, line)
+    if place is None:
+        return None
+    path = Path(place[0])
+    with contextlib.suppress(ValueError):
+        path = path.relative_to(Path.cwd())
+    return f"{path}, line {place[1]}"
+
+
+def _located(exc: BaseException) -> str:
+    """``describe_exception(exc)``, and where its cause was raised."""
+    where = raised_at(exc)
+    return describe_exception(exc) + (f" (at {where})" if where else "")
 
 
 def _registry_function(spec: str) -> object:
@@ -44,7 +78,7 @@ def _registry_function(spec: str) -> object:
                        f"(the [tool.pipeloop] pipelines setting).") from None
     except Exception as exc:
         raise ConfigError(
-            f"Cannot load the pipelines from '{spec}': {describe_exception(exc)}"
+            f"Cannot load the pipelines from '{spec}': {_located(exc)}"
         ) from exc
 
 
@@ -62,8 +96,7 @@ def load_pipelines(spec: str) -> dict[str, Pipeline]:
         pipelines = function()
     except Exception as exc:
         raise ConfigError(
-            f"Registering the pipelines failed in '{spec}': "
-            f"{describe_exception(exc)}"
+            f"Registering the pipelines failed in '{spec}': {_located(exc)}"
         ) from exc
     if not isinstance(pipelines, Mapping) or not all(
         isinstance(name, str) and isinstance(value, Pipeline)

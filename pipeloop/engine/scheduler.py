@@ -20,10 +20,9 @@ import heapq
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Coroutine, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.lowlevel
@@ -43,6 +42,8 @@ if TYPE_CHECKING:
     from pipeloop.engine.pipeline import Pipeline
 
 __all__ = ["Scheduler"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger("pipeloop.runner")
 
@@ -99,29 +100,25 @@ class _Deadline:
     """One attempt of a node under its ``timeout``: its loads, its call and its saves share
     one deadline, so a hung load or save fails the node as a slow function does (and a
     caller's cancellation never waits for either: a plain load in a thread is abandoned).
-
-    Without a timeout, each phase is a plain ``with`` that costs nothing.
+    A node without a timeout has no ``_Deadline``: its per-node path stays bare awaits.
     """
 
     __slots__ = ("_at", "_node", "_remark")
 
-    def __init__(self, node: Node, remark: str) -> None:
+    def __init__(self, node: Node, timeout: float, remark: str) -> None:
         self._node = node
         self._remark = remark
-        self._at = None if node.timeout is None else anyio.current_time() + node.timeout
+        self._at = anyio.current_time() + timeout
 
-    @contextmanager
-    def phase(self, doing: str, *, inline_late: bool = False) -> Iterator[None]:
-        """Run the block before the deadline, or raise ``NodeTimeoutError`` saying what the
-        node was ``doing``; with ``inline_late``, a block that could not be interrupted (a
+    async def within(self, doing: str, work: Awaitable[T], *, inline_late: bool = False) -> T:
+        """Await ``work`` before the deadline, or raise ``NodeTimeoutError`` saying what the
+        node was ``doing``; with ``inline_late``, work that could not be interrupted (a
         function inline on the loop) and ended late also fails, since late is late."""
-        if self._at is None:
-            yield
-            return
         with anyio.CancelScope(deadline=self._at) as scope:
-            yield
+            result = await work
         if scope.cancelled_caught or (inline_late and anyio.current_time() >= self._at):
             raise self._timed_out(doing)
+        return result
 
     def _timed_out(self, doing: str) -> NodeTimeoutError:
         node = self._node
@@ -290,8 +287,11 @@ class Scheduler:
             outputs, deadline = await self._attempts(node)
             if not node.is_generator:  # a generator's chunks were saved as they came
                 try:
-                    with deadline.phase("saving its outputs"):
-                        await self._save_outputs(node, outputs)
+                    saving = self._save_outputs(node, outputs)
+                    if deadline is None:
+                        await saving
+                    else:
+                        await deadline.within("saving its outputs", saving)
                 except Exception as exc:  # a failing save is the node's failure
                     await self._report_node_error(node, {}, exc)
                     raise
@@ -318,7 +318,7 @@ class Scheduler:
             self._push_ready(ready)
         self._settle()
 
-    async def _attempts(self, node: Node) -> tuple[dict[str, Any], _Deadline]:
+    async def _attempts(self, node: Node) -> tuple[dict[str, Any], _Deadline | None]:
         """Load the inputs and execute the node (a generator node saves its chunks as it
         goes); again, on freshly loaded inputs and after a growing delay, while it fails with
         a retryable error and has retries left. Hooks see one node run: ``before_node_run``
@@ -330,10 +330,12 @@ class Scheduler:
         replaced: dict[str, Any] = {}
         while True:
             inputs: dict[str, Any] = {}
-            deadline = _Deadline(node, self._context.timeout_remark)
+            deadline = (None if node.timeout is None
+                        else _Deadline(node, node.timeout, self._context.timeout_remark))
             try:
-                with deadline.phase("loading its inputs"):
-                    inputs = await self._load_inputs(node)
+                loading = self._load_inputs(node)
+                inputs = await (loading if deadline is None
+                                else deadline.within("loading its inputs", loading))
                 if attempt == 1:
                     replaced = await self._before_node_run(node, inputs)
                 if replaced:  # a hook may only replace what the node reads
@@ -342,9 +344,10 @@ class Scheduler:
                 self._log_running(node)
                 self._report.node_attempted(node.name)
                 execute = self._save_chunks if node.is_generator else self._context.execute
-                with deadline.phase("streaming" if node.is_generator else "running",
-                                    inline_late=not node.is_generator):
-                    outputs = await execute(node, inputs)
+                executing = execute(node, inputs)
+                outputs = await (executing if deadline is None else deadline.within(
+                    "streaming" if node.is_generator else "running", executing,
+                    inline_late=not node.is_generator))
             except node.retry_on as exc:
                 if not self._retry_allowed(node, exc, attempt):
                     await self._report_node_error(node, inputs, exc)

@@ -54,6 +54,8 @@ def test_edit_a_parameter_see_it_in_status_and_run_only_that(toy: Path,
     again = invoke("run", "--project", toy, "--changed")
     assert ran(again.stderr) == []
     assert "Nothing to run: all 6 node(s) are fresh." in again.stderr
+    assert "No node ran: there was nothing to run." in again.stderr
+    assert "completed successfully" not in again.stderr
 
 
 def test_a_hand_edited_or_deleted_output_reruns_its_node(toy: Path, invoke: Invoke) -> None:

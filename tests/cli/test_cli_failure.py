@@ -81,3 +81,40 @@ def test_a_load_failure_names_the_node(toy: Path, invoke: Invoke) -> None:
     assert result.exit_code == 1
     assert "Error: Node 'total' failed: c: Failed while loading data from dataset" in result.stderr
     assert "Resume with: pipeloop run --from-nodes total" in result.stderr
+
+
+def test_a_missing_input_file_names_its_entry_and_shows_the_dataset_once(
+    toy: Path, invoke: Invoke
+) -> None:
+    assert invoke("run", "--project", toy).exit_code == 0
+    (toy / "data" / "c.json").unlink()
+    result = invoke("run", "--project", toy, "--from-nodes", "total", "--no-async")
+    assert result.exit_code == 1
+    error = next(line for line in result.stderr.splitlines() if line.startswith("Error:"))
+    assert error.startswith("Error: Node 'total' failed: c: Failed while loading data from "
+                            "dataset JSONDataset(")
+    assert error.count("JSONDataset(") == 1
+    assert "c.json" in error
+
+
+def test_an_import_error_in_a_node_module_gives_its_file_and_line(
+    toy: Path, invoke: Invoke
+) -> None:
+    nodes = toy / "src" / "toy" / "nodes.py"
+    nodes.write_text("import logging\nimport no_such_module_anywhere\n" + nodes.read_text())
+    result = invoke("run", "--project", toy)
+    assert result.exit_code == 1
+    assert "ModuleNotFoundError: No module named 'no_such_module_anywhere'" in result.stderr
+    assert f"(at {nodes}, line 2)" in result.stderr
+
+
+def test_an_error_raised_while_registering_gives_its_file_and_line(
+    toy: Path, invoke: Invoke
+) -> None:
+    registry = toy / "src" / "toy" / "pipeline_registry.py"
+    registry.write_text(registry.read_text().replace(
+        "def register_pipelines():\n", "def register_pipelines():\n    raise RuntimeError('no')\n"))
+    line = registry.read_text().splitlines().index("    raise RuntimeError('no')") + 1
+    result = invoke("run", "--project", toy)
+    assert result.exit_code == 1
+    assert f"RuntimeError: no (at {registry}, line {line})" in result.stderr

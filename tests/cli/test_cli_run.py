@@ -205,6 +205,9 @@ def test_only_missing_outputs_skips_what_exists(toy: Path, invoke: Invoke) -> No
     again = invoke("run", "--project", toy, "--only-missing-outputs")
     assert "Skipping all 6 nodes (all persistent outputs exist)" in again.stderr
     assert ran(again.stderr) == []
+    # A run in which no node ran says so, not that it "completed successfully".
+    assert "No node ran: there was nothing to run." in again.stderr
+    assert SUCCESS not in again.stderr
 
 
 def test_keep_going_runs_what_does_not_depend_on_the_failure(toy: Path, invoke: Invoke) -> None:

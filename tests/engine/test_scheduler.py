@@ -340,6 +340,16 @@ async def test_failure_log_gives_the_resume_advice(
     assert any("n3" in message and "BoomError" in message for message in errors)
 
 
+async def test_failure_log_says_one_node_in_the_singular(
+    pipeloop_logs: pytest.LogCaptureFixture,
+) -> None:
+    pipeline = Pipeline([node(inc, "x", "a", name="n1"), node(fail, "a", "b", name="n2")])
+    with pytest.raises(BoomError):
+        await SequentialRunner().run(pipeline, DataCatalog({"x": MemoryDataset(0)}))
+    warnings = [r.getMessage() for r in pipeloop_logs.records if r.levelno == logging.WARNING]
+    assert warnings[0].startswith("There is 1 node that has not run: n2.")
+
+
 async def test_failure_log_advice_stops_at_persisted_data(
     pipeloop_logs: pytest.LogCaptureFixture,
 ) -> None:

@@ -317,7 +317,10 @@ class AbstractRunner:
                 await manager.call("on_pipeline_error", error=exc, **common)
             raise
         await manager.call("after_pipeline_run", run_result=result, **common)
-        logger.info("Pipeline execution completed successfully.")
+        if pipeline.nodes:
+            logger.info("Pipeline execution completed successfully.")
+        else:  # everything was filtered out, fresh or already there: say so, not "success"
+            logger.info("No node ran: there was nothing to run.")
         return result
 
     async def _schedule(
