@@ -415,3 +415,25 @@ def test_a_run_in_process_leaves_the_signal_handlers_as_it_found_them(
     (project / "data" / "go").touch()
     assert invoke("run", "--project", project).exit_code == 0
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_two_runs_at_once_keep_both_records_and_resume_finds_the_failure(
+    project: Path, invoke: Invoke
+) -> None:
+    # A run still going when another one fails, then succeeds: the success is the newest
+    # record, but --resume must still find the failure it needs.
+    slow = Run(project)
+    slow.wait_for("started")
+    failing = Run(project, "-p", "exits")
+    assert failing.finish() == 1
+    (project / "data" / "go").touch()
+    assert slow.finish() == 0
+    assert recorded(project)["status"] == "completed"
+    statuses = sorted(read_json(path)["status"]  # type: ignore[index]
+                      for path in (project / ".pipeloop" / "runs").glob("*.json"))
+    assert statuses == ["completed", "failed"]
+
+    resumed = invoke("run", "--project", project, "--resume")
+    assert resumed.exit_code == 1
+    assert "Node 'wait' raised SystemExit(3)" in resumed.stderr  # the 'exits' pipeline again
+    assert "Running node: first" not in resumed.stderr
