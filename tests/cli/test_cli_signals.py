@@ -159,7 +159,10 @@ FILES = {
     """,
 }
 
-TIMEOUT = 15.0
+TIMEOUT = 60.0  # only a bound on a hang: never reached when all is well
+
+#: Every ``Run`` of the current test, reaped when the test ends, whatever happened.
+STARTED: list[Run] = []
 
 
 @pytest.fixture
@@ -168,8 +171,22 @@ def project(tmp_path: Path) -> Iterator[Path]:
     (root / "data").mkdir()
     yield root
     (root / "data" / "go").touch()  # let any process still waiting finish
+    while STARTED:
+        run = STARTED.pop()
+        try:
+            run.process.wait(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            run.kill()
     for name in [name for name in sys.modules if name.split(".")[0] == PACKAGE]:
         del sys.modules[name]
+
+
+def _default_signals() -> None:
+    """In the child, before exec: the signals the tests send act as on a terminal, even when
+    the suite itself runs with them ignored (under ``nohup``, or as a background job, which
+    ignores SIGINT), since pipeloop rightly keeps ignoring what it was started ignoring."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 class Run:
@@ -184,7 +201,8 @@ class Run:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "pipeloop.cli.main", "run", *args], cwd=project,
                 env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-                start_new_session=new_session)
+                start_new_session=new_session, preexec_fn=_default_signals)
+        STARTED.append(self)
 
     @property
     def stderr(self) -> str:
@@ -201,15 +219,21 @@ class Run:
                 pytest.fail(f"pipeloop exited ({self.process.returncode}) before {what!r}:\n"
                             f"{self.stderr}")
             time.sleep(0.02)
-        self.process.kill()
+        self.kill()
         pytest.fail(f"no {what!r} within {TIMEOUT} s:\n{self.stderr}")
 
     def finish(self) -> int:
         try:
             return self.process.wait(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.kill()
             pytest.fail(f"pipeloop did not stop:\n{self.stderr}")
+
+    def kill(self) -> None:
+        """Kill the process and reap it: a failing test leaves no process, not even a
+        zombie that another test's leak check would count."""
+        self.process.kill()
+        self.process.wait()
 
 
 def leftovers(project: Path) -> list[str]:

@@ -180,8 +180,11 @@ def resources() -> type[Resources]:
 
 @pytest.fixture
 def children() -> Callable[[], list[tuple[int, str]]]:
-    """``children()``: ``(pid, state)`` of every child process of this process, now."""
-    return child_processes
+    """``children()``: ``(pid, state)`` of every child process of this process, now, but
+    those that were already there when the test started (another test's leftovers are that
+    test's failure, not this one's)."""
+    before = {pid for pid, _state in child_processes()}
+    return lambda: [child for child in child_processes() if child[0] not in before]
 
 
 @pytest.fixture
