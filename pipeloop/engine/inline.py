@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
 
@@ -26,8 +26,8 @@ from pipeloop.errors import RunnerError
 if TYPE_CHECKING:
     from pipeloop.engine.node import Node
 
-__all__ = ["NodeInterrupted", "inline_node", "interrupt_inline_node", "run_inline",
-           "running_inline"]
+__all__ = ["NodeInterrupted", "call_inline", "inline_node", "interrupt_inline_node",
+           "running_inline", "wait_for_cancellation"]
 
 # Names of the plain nodes running inline on the main thread, innermost last. Only the main
 # thread runs signal handlers, so only its calls can be interrupted.
@@ -83,27 +83,33 @@ def interrupt_inline_node(signal_name: str) -> None:
 CANCELLATION_WAIT = 30.0
 
 
-async def run_inline(node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Run plain ``node`` on this thread, interruptible by :func:`interrupt_inline_node`.
-
-    An interrupted node's call is over, but the run must not treat it as a failure (nothing
-    went wrong with the node) nor go on to the next node: the signal that interrupted it
-    also cancels the run, and that cancellation is delivered here, at this function's first
-    await.
+def call_inline(node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run plain ``node`` on this thread, interruptible by :func:`interrupt_inline_node`
+    when this is the main thread (``running_inline``, unrolled: this is every plain node's
+    path under ``SequentialRunner``).
 
     Raises:
-        RunnerError: the node was interrupted and nothing cancelled the run.
+        NodeInterrupted: a signal handler interrupted the node; pass it to
+            :func:`wait_for_cancellation`.
     """
     if threading.get_ident() != _MAIN_THREAD:  # no signal handler can reach this call
         return node.run(inputs)
-    # running_inline(), unrolled: this is every plain node's path under SequentialRunner.
     _inline.append(node.name)
     try:
-        try:
-            return node.run(inputs)
-        finally:
-            _inline.pop()
-    except NodeInterrupted as interrupted:
-        with anyio.move_on_after(CANCELLATION_WAIT):
-            await anyio.sleep_forever()
-        raise RunnerError(f"{interrupted}, but the run was not cancelled.") from None
+        return node.run(inputs)
+    finally:
+        _inline.pop()
+
+
+async def wait_for_cancellation(interrupted: NodeInterrupted) -> NoReturn:
+    """After :func:`call_inline` was interrupted: the node's call is over, but the run must
+    not treat it as a failure (nothing went wrong with the node) nor go on to the next node.
+    The signal that interrupted it also cancels the run; that cancellation is delivered
+    here, at the first await.
+
+    Raises:
+        RunnerError: nothing cancelled the run within ``CANCELLATION_WAIT`` seconds.
+    """
+    with anyio.move_on_after(CANCELLATION_WAIT):
+        await anyio.sleep_forever()
+    raise RunnerError(f"{interrupted}, but the run was not cancelled.") from None

@@ -418,8 +418,15 @@ def test_cancelling_at_random_moments_leaves_nothing_behind(
 
 
 WORKER_START_SCRIPT = """
+import time
+
 import anyio
 from pipeloop import DataCatalog, MemoryDataset, ParallelRunner, Pipeline, node
+
+if __name__ != "__main__" and TIMEOUT:
+    # In a worker, which imports this module to find `instant`: a start slower than the
+    # node's timeout, by construction, whatever the machine's speed.
+    time.sleep(TIMEOUT + 3)
 
 def instant(seed):
     return seed
@@ -454,7 +461,8 @@ def test_a_run_cancelled_while_its_worker_starts_leaves_no_process(
 def test_a_worker_start_does_not_count_against_the_timeout(
     run_script: Callable[[str], dict[str, Any]],
 ) -> None:
-    facts = run_script(f"TIMEOUT, DEADLINES = 0.01, ()\n{WORKER_START_SCRIPT}")
+    # The call itself has 5 s (generous under any load); starting the worker takes 8 s.
+    facts = run_script(f"TIMEOUT, DEADLINES = 5, ()\n{WORKER_START_SCRIPT}")
     assert facts["error"] is None, facts["error"]
     assert facts["result"] == {"same": 1}
     assert facts["children"] == [], "worker processes outlived the event loop"

@@ -39,7 +39,7 @@ from pipeloop.datasets.base import AbstractDataset
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.datasets.memory import MemoryDataset
 from pipeloop.engine.hooks import HookManager
-from pipeloop.engine.inline import run_inline
+from pipeloop.engine.inline import NodeInterrupted, call_inline, wait_for_cancellation
 from pipeloop.engine.node import Node
 from pipeloop.engine.only_missing import only_missing_outputs as select_missing_outputs
 from pipeloop.engine.policy import RunContext
@@ -166,8 +166,14 @@ class AbstractRunner:
 
         A policy overrides this to run the function elsewhere (a thread, a process, a
         cluster); ``node.run(inputs)`` makes the call and shapes the result.
+
+        Inline, ``pipeloop run``'s first Ctrl-C interrupts the function where it stands
+        (:mod:`pipeloop.engine.inline`), and the run is cancelled.
         """
-        return await run_inline(node, inputs)
+        try:
+            return call_inline(node, inputs)
+        except NodeInterrupted as interrupted:
+            await wait_for_cancellation(interrupted)
 
     def open_run(
         self, pipeline: Pipeline, catalog: DataCatalog

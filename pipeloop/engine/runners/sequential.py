@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pipeloop.engine.inline import run_inline
-from pipeloop.engine.node import Node
 from pipeloop.engine.runners.base import AbstractRunner
 
 __all__ = ["SequentialRunner"]
@@ -30,6 +26,4 @@ class SequentialRunner(AbstractRunner):
     def max_concurrent_nodes(self) -> int | None:
         return 1
 
-    async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
-        # Inline, so ``pipeloop run``'s first Ctrl-C can interrupt the function at once.
-        return await run_inline(node, inputs)
+    # execute: AbstractRunner's, inline on the loop, interruptible by pipeloop run's Ctrl-C.
