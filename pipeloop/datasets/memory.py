@@ -20,6 +20,12 @@ _EMPTY: Any = object()
 _MODE_OF_TYPE: dict[type, CopyMode] = {}
 
 
+# Types whose copy (deep or shallow) is the object itself, as ``copy`` makes them: handing
+# them over needs no call at all (a chain of scalar nodes spends its time here otherwise).
+_IMMUTABLE: frozenset[type] = frozenset(
+    {int, float, bool, complex, str, bytes, type(None), range})
+
+
 def infer_copy_mode(data: Any) -> CopyMode:
     """The copy mode Kedro picks for ``data`` when none is given.
 
@@ -113,7 +119,11 @@ class MemoryDataset(AbstractDataset):
         return self._copy_mode
 
     def _copied(self, data: Any) -> Any:
-        return _copied(data, self._copy_mode or infer_copy_mode(data))
+        kind = type(data)
+        if kind in _IMMUTABLE:  # every copy of these is the object itself
+            return data
+        return _copied(data, self._copy_mode or _MODE_OF_TYPE.get(kind)
+                       or infer_copy_mode(data))
 
     async def _load(self) -> Any:
         if self._data is _EMPTY:
