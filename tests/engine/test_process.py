@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import signal
@@ -23,6 +24,7 @@ import anyio
 import pytest
 
 from pipeloop import DataCatalog, MemoryDataset, ParallelRunner, Pipeline, node
+from pipeloop.datasets import JSONDataset
 from pipeloop.errors import NodeError, NodeTimeoutError, RemoteError, RunnerError
 from pipeloop.testing import CountingDataset, RecordingHooks
 
@@ -560,3 +562,76 @@ async def test_retry_on_leaves_other_rebuilt_types_alone(tmp_path: Path) -> None
     with pytest.raises(TwoArgumentError):
         await ParallelRunner(max_workers=1).run(pipeline, catalog)
     assert (tmp_path / "attempts").read_text() == "1"
+
+
+# -- data locality --------------------------------------------------------------------------
+
+
+class WhereDataset(JSONDataset):
+    """A JSON file that notes, beside it, the pid of each process that loads or saves it."""
+
+    worker_io = True  # its objects share no state: workers may use copies
+
+    def _note(self, what: str) -> None:
+        with open(f"{self.filepath}.{what}", "a") as notes:
+            notes.write(f"{os.getpid()}\n")
+
+    async def _load(self) -> Any:
+        self._note("loaded")
+        return await super()._load()
+
+    async def _save(self, data: Any) -> None:
+        self._note("saved")
+        await super()._save(data)
+
+
+def double_all(values: list[int]) -> list[int]:
+    return [2 * value for value in values]
+
+
+async def test_file_datasets_are_loaded_and_saved_in_the_worker(tmp_path: Path) -> None:
+    source, middle, target = (tmp_path / f"{name}.json" for name in ("a", "b", "c"))
+    source.write_text("[1, 2]")
+    catalog = DataCatalog({name: WhereDataset(path) for name, path in
+                           (("a", source), ("b", middle), ("c", target))})
+    pipeline = Pipeline([node(double_all, "a", "b", name="first"),
+                         node(double_all, "b", "c", name="second"),
+                         node(double_all, "c", "d", name="third")])
+    result = await ParallelRunner(max_workers=1).run(pipeline, catalog)
+    assert result == {"d": [8, 16]}  # the free output still comes back here
+    assert json.loads(target.read_text()) == [4, 8]
+    notes = [Path(f"{path}.{what}") for path in (source, middle, target)
+             for what in ("loaded", "saved") if Path(f"{path}.{what}").exists()]
+    pids = {int(pid) for note in notes for pid in note.read_text().split()}
+    assert len(notes) == 5 and os.getpid() not in pids, "data crossed to this process"
+
+
+async def async_identity(values: list[int]) -> list[int]:
+    return values
+
+
+async def test_a_file_read_by_an_async_node_is_loaded_here(tmp_path: Path) -> None:
+    source = tmp_path / "a.json"
+    source.write_text("[3]")
+    pipeline = Pipeline([node(async_identity, "a", "b", name="on_the_loop")])
+    result = await ParallelRunner(max_workers=1).run(
+        pipeline, DataCatalog({"a": WhereDataset(source)}))
+    assert result == {"b": [3]}
+    assert Path(f"{source}.loaded").read_text().split() == [str(os.getpid())]
+
+
+class SharedStateDataset(WhereDataset):
+    """Says nothing about its state: a worker could not be trusted with a copy of it."""
+
+    worker_io = False
+
+
+async def test_other_dataset_classes_are_loaded_and_saved_here(tmp_path: Path) -> None:
+    source, target = tmp_path / "a.json", tmp_path / "b.json"
+    source.write_text("[1]")
+    catalog = DataCatalog({"a": SharedStateDataset(source), "b": SharedStateDataset(target)})
+    pipeline = Pipeline([node(double_all, "a", "b", name="double")])
+    await ParallelRunner(max_workers=1).run(pipeline, catalog)
+    here = [str(os.getpid())]
+    assert Path(f"{source}.loaded").read_text().split() == here
+    assert Path(f"{target}.saved").read_text().split() == here

@@ -20,8 +20,9 @@ __all__ = ["load_all", "save_all"]
 logger = logging.getLogger("pipeloop.datasets.catalog")
 
 
-async def _gather(calls: dict[str, Any]) -> dict[str, Any]:
-    """Await every call at once; raise the first error as it is (not in a group)."""
+async def _gather(calls: dict[str, Any], concurrent: bool) -> dict[str, Any]:
+    """Await every call, at once when ``concurrent``; raise the first error as it is (not
+    in a group)."""
     results: dict[str, Any] = {}
     errors: list[Exception] = []
 
@@ -33,21 +34,28 @@ async def _gather(calls: dict[str, Any]) -> dict[str, Any]:
         except Exception as exc:
             errors.append(exc)
 
-    async with anyio.create_task_group() as group:
+    if concurrent:
+        async with anyio.create_task_group() as group:
+            for name in calls:
+                group.start_soon(one, name)
+    else:
         for name in calls:
-            group.start_soon(one, name)
+            await one(name)
+            if errors:
+                break
     if errors:
         raise errors[0]
     return results
 
 
-async def load_all(datasets: dict[str, Any]) -> dict[str, Any]:
-    """Load every dataset at once, by catalog name."""
-    return await _gather({name: dataset.load for name, dataset in datasets.items()})
+async def load_all(datasets: dict[str, Any], concurrent: bool) -> dict[str, Any]:
+    """Load every dataset (at once when ``concurrent``), by catalog name."""
+    return await _gather({name: dataset.load for name, dataset in datasets.items()},
+                         concurrent)
 
 
-async def save_all(node: Any, pending: dict[str, tuple[Any, Any]]) -> None:
-    """Save each ``(dataset, data)`` at once, by catalog name."""
+async def save_all(node: Any, pending: dict[str, tuple[Any, Any]], concurrent: bool) -> None:
+    """Save each ``(dataset, data)`` (at once when ``concurrent``), by catalog name."""
 
     def saver(name: str, dataset: Any, data: Any) -> Any:
         async def save() -> None:
@@ -57,4 +65,4 @@ async def save_all(node: Any, pending: dict[str, tuple[Any, Any]]) -> None:
         return save
 
     await _gather({name: saver(name, dataset, data)
-                   for name, (dataset, data) in pending.items()})
+                   for name, (dataset, data) in pending.items()}, concurrent)

@@ -189,14 +189,15 @@ def _run_task(node: Any, inputs: dict[str, Any], options: dict[str, Any]) -> tup
     try:
         to_load = {name: value for name, value in inputs.items()
                    if isinstance(value, LoadHere)}
+        concurrent = options.get("concurrent_io", True)
         if to_load:
-            inputs = {**inputs, **_load_here(to_load)}
+            inputs = {**inputs, **_load_here(to_load, concurrent)}
         outputs = node.run(inputs)
         del inputs
         to_save = {name: dataset for name, dataset in options.get("save", {}).items()
                    if name in outputs}
         if to_save:
-            _save_here(node, outputs, to_save)
+            _save_here(node, outputs, to_save, concurrent)
             outputs = {name: SavedThere(name) if name in to_save else data
                        for name, data in outputs.items()}
     except Exception as exc:
@@ -204,17 +205,20 @@ def _run_task(node: Any, inputs: dict[str, Any], options: dict[str, Any]) -> tup
     return "done", outputs
 
 
-def _load_here(pending: dict[str, LoadHere]) -> dict[str, Any]:
+def _load_here(pending: dict[str, LoadHere], concurrent: bool) -> dict[str, Any]:
     import anyio
 
     from pipeloop.engine.runners._local_io import load_all
 
-    return anyio.run(load_all, {name: marker.dataset for name, marker in pending.items()})
+    return anyio.run(load_all, {name: marker.dataset for name, marker in pending.items()},
+                     concurrent)
 
 
-def _save_here(node: Any, outputs: dict[str, Any], datasets: dict[str, Any]) -> None:
+def _save_here(node: Any, outputs: dict[str, Any], datasets: dict[str, Any],
+               concurrent: bool) -> None:
     import anyio
 
     from pipeloop.engine.runners._local_io import save_all
 
-    anyio.run(save_all, node, {name: (datasets[name], outputs[name]) for name in datasets})
+    anyio.run(save_all, node, {name: (datasets[name], outputs[name]) for name in datasets},
+              concurrent)

@@ -15,10 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from pipeloop.datasets.base import AbstractDataset
 from pipeloop.datasets.catalog import DataCatalog
+from pipeloop.datasets.memory import MemoryDataset
 from pipeloop.engine.node import Node
 from pipeloop.engine.policy import RunContext
 from pipeloop.engine.runners import _wire
+from pipeloop.engine.runners._locality import InWorkerDataset, place, remove_temporaries
 from pipeloop.engine.runners._pool import (
     NotSent,
     Worker,
@@ -58,8 +61,12 @@ class ParallelRunner(AbstractRunner):
     its run (Ctrl-C included) is killed with its children, and the whole pool dies with
     this process, even when it is killed.
 
-    Inputs and outputs travel by pickle (protocol 5, large buffers out of band), pickled
-    and unpickled in worker threads, never on the event loop. An exception raised in a
+    File datasets a worker can open (pipeloop's and kedro-datasets' file datasets, or a
+    class with ``worker_io = True``; unversioned, read and written only by plain nodes)
+    are loaded and saved by the worker that runs the node, so their data never crosses to
+    this process; hooks see placeholders for that data.
+    Other inputs and outputs travel by pickle (protocol 5, large buffers out of band),
+    pickled and unpickled in worker threads, never on the event loop. An exception raised in a
     worker comes back as itself; one that cannot be pickled comes back as a
     :class:`~pipeloop.errors.RemoteError` that still is an instance of its class.
 
@@ -137,7 +144,12 @@ class ParallelRunner(AbstractRunner):
         plain = [node for node in pipeline.nodes if not node.is_async]
         if plain:
             await self._pool().warm(min(self.max_workers, len(plain)), _modules(plain))
-        yield _ProcessRun(self)
+        yield _ProcessRun(self, place(pipeline, catalog))
+
+    def create_default_dataset(self, name: str) -> AbstractDataset:
+        # What comes back from a worker is already a private copy, and what goes to one is
+        # copied by pickling: no need to copy it again.
+        return MemoryDataset(copy_mode="assign")
 
     def _check_pipeline(self, pipeline: Pipeline) -> None:
         """Refuse nodes whose function cannot be sent to a worker process.
@@ -181,6 +193,7 @@ class ParallelRunner(AbstractRunner):
                 pool.release(worker)
                 if worker.dead:
                     await pool.wait_ended(worker)
+                    remove_temporaries(list(options.get("save", {}).values()), worker.pid)
                 if isinstance(exc, WorkerDied):
                     raise NodeError(_worker_died_message(node, worker)) from None
                 if isinstance(exc, NotSent):
@@ -199,15 +212,19 @@ class ParallelRunner(AbstractRunner):
 class _ProcessRun(RunContext):
     """One run of a ``ParallelRunner``: what its workers need to know for every node."""
 
-    def __init__(self, runner: ParallelRunner) -> None:
-        super().__init__(runner)
+    def __init__(self, runner: ParallelRunner, placed: dict[str, InWorkerDataset]) -> None:
+        super().__init__(runner, datasets=placed)
         self.runner = runner
-        self.options: dict[str, Any] = {"log_level": _lowest_log_level()}
+        self.placed = placed
+        self.log_level = _lowest_log_level()
 
     async def execute(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
         if node.is_async:
             return await node.arun(inputs)
-        return await self.runner._execute(node, inputs, self.options)
+        save = {name: self.placed[name].dataset for name in node.outputs if name in self.placed}
+        return await self.runner._execute(node, inputs, {
+            "log_level": self.log_level, "save": save,
+            "concurrent_io": self.runner.is_async})
 
 
 def _relay(kind: str, payload: Any) -> None:
