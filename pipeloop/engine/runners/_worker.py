@@ -149,7 +149,10 @@ def serve(fd: int, alive_fd: int) -> NoReturn:
     parent says ``exit`` or goes away."""
     channel = _Channel(Connection(fd))
     _prepare(channel, alive_fd)
-    channel.send("hello", os.getpid())
+    try:
+        channel.send("hello", os.getpid())
+    except OSError:  # the start was cancelled: nobody waits for this worker
+        os._exit(0)
     while True:
         try:
             frames = _wire.recv_frames(channel.conn)
@@ -163,7 +166,9 @@ def serve(fd: int, alive_fd: int) -> NoReturn:
         if kind == "exit":
             os._exit(0)
         del frames
-        kind, result = _run_task(*payload)
+        task = list(payload)
+        del payload  # the node's inputs are then freed as soon as it returns
+        kind, result = _run_task(task)
         _flush_streams()
         try:
             channel.send(kind, result)
@@ -184,7 +189,11 @@ def _unsendable(exc: Exception) -> Exception:
                        f"its worker process because they cannot be pickled: {exc!r}.")
 
 
-def _run_task(node: Any, inputs: dict[str, Any], options: dict[str, Any]) -> tuple[str, Any]:
+def _run_task(task: list[Any]) -> tuple[str, Any]:
+    """Run one ``[node, inputs, options]`` task (the list is emptied, so that only this
+    frame holds the inputs)."""
+    node, inputs, options = task
+    task.clear()
     logging.getLogger().setLevel(options.get("log_level", logging.DEBUG))
     try:
         to_load = {name: value for name, value in inputs.items()

@@ -251,9 +251,15 @@ def _lowest_log_level() -> int:
     return min(levels)
 
 
+#: What every worker needs to unpickle a task and load or save data: the zygote imports it
+#: once, so workers share those pages and do not import it at their first node.
+_WORKER_MODULES = ("pipeloop.engine.node", "pipeloop.engine.runners._local_io")
+
+
 def _modules(nodes: list[Node]) -> list[str]:
-    """The modules that define the nodes' functions: the zygote imports them once."""
-    found = set()
+    """The modules that define the nodes' functions (and what every worker needs): the
+    zygote imports them once."""
+    found = set(_WORKER_MODULES)
     for node in nodes:
         func: Any = node.func
         while isinstance(func, functools.partial):
