@@ -223,6 +223,52 @@ def _recording_overhead(measurements: list[Measurement]) -> Verdict:
     return verdict
 
 
+def _big_data(measurements: list[Measurement]) -> Verdict:
+    verdict = Verdict("big-data 4 x 150 MB Parquet, ParallelRunner(max_workers=2)",
+                      "(new: Kedro's workers load and save their files too)",
+                      "≥ 1.25x faster than Kedro's ParallelRunner(2), ≥ 1.6x faster than "
+                      "Sequential, peak memory ≤ Kedro's")
+    parallel = find(measurements, "big-data", policy="parallel", size=4)
+    if parallel is None or (median := parallel.median()) is None:
+        return verdict
+    verdict.measured = format_seconds(median)
+    kedro = find(measurements, "big-data", engine="kedro", policy="parallel", size=4,
+                 label=parallel.case.label)
+    if kedro is not None and (theirs := kedro.median()) is not None:
+        ratio = theirs / median
+        verdict.checks.append((f"{ratio:.2f}x faster than Kedro ≥ 1.25x", ratio >= 1.25))
+        verdict.measured += f", {ratio:.2f}x faster than Kedro"
+        mine_mb = parallel.median("peak_pss_mb") or 0.0
+        theirs_mb = kedro.median("peak_pss_mb") or 0.0
+        verdict.checks.append((f"peak {mine_mb:.0f} MB ≤ Kedro's {theirs_mb:.0f} MB",
+                               mine_mb <= theirs_mb))
+        verdict.measured += f", peak {mine_mb:.0f} MB"
+        verdict.kedro_here = f"{format_seconds(theirs)}, peak {theirs_mb:.0f} MB"
+    sequential = find(measurements, "big-data", policy="sequential", size=4,
+                      label=parallel.case.label)
+    if sequential is not None and (seq := sequential.median()) is not None:
+        speedup = seq / median
+        verdict.checks.append((f"{speedup:.2f}x over Sequential ≥ 1.6x", speedup >= 1.6))
+        verdict.measured += f", {speedup:.2f}x over Sequential ({format_seconds(seq)})"
+    return verdict
+
+
+def _heavy_imports(measurements: list[Measurement]) -> Verdict:
+    verdict = Verdict("heavy-imports, cold ParallelRunner(max_workers=2)",
+                      "(new: Kedro forks workers with the modules imported)",
+                      "no slower than Kedro's ParallelRunner(2)")
+    mine = find(measurements, "heavy-imports", policy="parallel", size=4)
+    if mine is None or (median := mine.median()) is None:
+        return verdict
+    verdict.measured = format_seconds(median)
+    ratio = _ratio_to_kedro(measurements, mine)
+    if ratio is not None:
+        verdict.checks.append((f"{ratio:.2f}x Kedro's speed ≥ 1x", ratio >= 1.0))
+        verdict.measured += f", {ratio:.2f}x faster than Kedro"
+    verdict.kedro_here = _kedro_here(measurements, mine)
+    return verdict
+
+
 RULES: list[Rule] = [
     _chain,
     _linear("chain", "run_s", "issue"),
@@ -245,6 +291,8 @@ RULES: list[Rule] = [
     ],
     *[_released(policy) for policy in ("sequential", "thread", "parallel")],
     _recording_overhead,
+    _big_data,
+    _heavy_imports,
 ]
 
 

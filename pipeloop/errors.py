@@ -14,6 +14,8 @@ refused", or one of the specific classes below for a precise reaction::
     │   │                         (ValueError)
     │   └── MissingInputsError    free inputs that the catalog does not provide
     ├── RunnerError               a runner cannot run (bad options, wrong context, pickling)
+    ├── RemoteError               a node's exception that could not cross from its worker
+    │                             process as itself (a subclass of its type, when importable)
     ├── DatasetError              a dataset failed to load, save, or is misconfigured
     │   ├── DatasetNotFoundError  a name the catalog does not know (KeyError)
     │   ├── DatasetAlreadyExistsError
@@ -50,6 +52,7 @@ __all__ = [
     "PipelineError",
     "PipeloopError",
     "ProjectNotFoundError",
+    "RemoteError",
     "ResumeError",
     "RunnerError",
     "UnknownParameterError",
@@ -117,6 +120,25 @@ class MissingInputsError(PipelineError):
 class RunnerError(PipeloopError):
     """Raised by runners for options or contexts they cannot work with (``run_sync`` inside
     a running loop, unpicklable nodes for ``ParallelRunner``)."""
+
+
+class RemoteError(PipeloopError):
+    """Raised by a ``ParallelRunner`` run in place of a node's exception that cannot be
+    pickled or rebuilt in this process (its ``__init__`` takes other arguments than its
+    message, it holds a lock or an open file, ...).
+
+    The error raised is of a class made on the spot that subclasses both this class and the
+    original exception's class (or its nearest base class that this process can import), so
+    ``except TheOriginalError`` and ``node(retry_on=(TheOriginalError,))`` still match it.
+    ``str()`` is the original message.
+
+    Attributes:
+        remote_type: the original class, as ``module.QualName``.
+        remote_traceback: the traceback as the worker process formatted it.
+    """
+
+    remote_type: str = ""
+    remote_traceback: str = ""
 
 
 class DatasetError(PipeloopError):

@@ -136,9 +136,11 @@ def timed_run(
 
 def _registry() -> dict[str, Workload]:
     from benchmarks.workloads import (
+        big_data,
         chain,
         cpu,
         fingerprint,
+        heavy_imports,
         memory,
         parallel_startup,
         scale,
@@ -148,7 +150,7 @@ def _registry() -> dict[str, Workload]:
 
     workloads = [chain.WORKLOAD, scale.WORKLOAD, wide_io.WORKLOAD, cpu.WORKLOAD,
                  parallel_startup.WORKLOAD, slow_io.WORKLOAD, memory.WORKLOAD,
-                 fingerprint.WORKLOAD]
+                 fingerprint.WORKLOAD, big_data.WORKLOAD, heavy_imports.WORKLOAD]
     return {workload.name: workload for workload in workloads}
 
 

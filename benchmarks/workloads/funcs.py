@@ -10,7 +10,8 @@ import asyncio
 import time
 from typing import Any
 
-__all__ = ["blob_from", "burn", "gather", "inc", "sleep_async", "sleep_sync", "split"]
+__all__ = ["blob_from", "burn", "crunch_frame", "gather", "inc", "sleep_async", "sleep_sync",
+           "split"]
 
 
 def inc(x: int) -> int:
@@ -52,3 +53,12 @@ def blob_from(previous: bytes) -> bytes:
     """A new object as large as the previous one, every byte touched so it is resident."""
     fill = b"y" if previous[:1] == b"x" else b"x"
     return fill * len(previous)
+
+
+def crunch_frame(frame: Any, iterations: int) -> list[Any]:
+    """``big-data``'s branch: a new frame as large as the input, some CPU, a small summary."""
+    result = frame * 1.0001
+    burn(iterations)
+    return [result, float(result.iat[0, 0])]
+
+

@@ -52,6 +52,10 @@ def test_every_workload_and_policy_measures(capsys: pytest.CaptureFixture[str]) 
         assert set(record["metrics"]) >= {"run_s"}
     memory = [r for r in measurements if r["workload"] == "memory"]
     assert all(r["metrics"]["peak_traced_mb"]["median"] >= 0 for r in memory)
+    big = [r for r in measurements if r["workload"] == "big-data"]
+    assert {r["policy"] for r in big} == {"sequential", "thread", "parallel"}
+    assert all(r["metrics"]["peak_pss_mb"]["median"] > 0 for r in big)
+    assert any(r["workload"] == "heavy-imports" for r in measurements)
     targets = [r for r in records if r["kind"] == "target"]
     assert targets and all(r["met"] is None for r in targets)  # tiny sizes: not applicable
 

@@ -14,8 +14,10 @@ not a dependency, so processes, descriptors and memory are read from ``/proc``):
   ``ThreadRunner``'s own pool (named ``pipeloop-thread*``, at most ``max_workers``; the
   pool lives as long as its runner, by design) may remain once abandoned worker threads
   (documented: a running thread cannot be interrupted) have finished;
-- processes: children of this process, found by their ``PPid`` in ``/proc/<pid>/stat``
-  (zombies included: an unreaped child is a leak too);
+- processes: descendants of this process, found by their ``PPid`` in ``/proc/<pid>/stat``
+  (zombies included: an unreaped child is a leak too). While an event loop runs, a
+  ``ParallelRunner``'s pool legitimately holds its zygote and idle workers (at most
+  ``max_workers`` + 1 processes); once the loop has ended, none may remain;
 - open files: entries of ``/proc/self/fd``;
 - temporary files: ``.*.tmp`` and ``.*.pipeloop-tmp`` files (the atomic-save temporaries)
   anywhere under a folder;
@@ -63,10 +65,13 @@ def _is_process_lifetime_helper(pid: str) -> bool:
 
 
 def child_processes() -> list[tuple[int, str]]:
-    """``(pid, state)`` of every child of this process, zombies included (but not
-    multiprocessing's resource tracker)."""
-    me = os.getpid()
-    found = []
+    """``(pid, state)`` of every descendant of this process, zombies included (but not
+    multiprocessing's resource tracker).
+
+    Descendants, not only children: ``ParallelRunner``'s workers are forked from its pool's
+    zygote (a child of this process), and a node's own programs are children of a worker.
+    """
+    parents: dict[int, list[tuple[int, str]]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -77,8 +82,14 @@ def child_processes() -> list[tuple[int, str]]:
             continue
         # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
         fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[1]) == me and not _is_process_lifetime_helper(entry):
-            found.append((int(entry), fields[0]))
+        if not _is_process_lifetime_helper(entry):
+            parents.setdefault(int(fields[1]), []).append((int(entry), fields[0]))
+    found: list[tuple[int, str]] = []
+    stack = [os.getpid()]
+    while stack:
+        for pid, state in parents.get(stack.pop(), []):
+            found.append((pid, state))
+            stack.append(pid)
     return found
 
 

@@ -204,7 +204,11 @@ def pool_threads(policy: str, runner_of: Callable[..., AbstractRunner]) -> int:
 
 
 def process_bound(runner: AbstractRunner) -> int:
-    return getattr(runner, "max_workers", 0) if type(runner).__name__ == "ParallelRunner" else 0
+    """Processes a runner's pool may hold between runs: its idle workers and the zygote
+    they are forked from (all ended with the event loop)."""
+    if type(runner).__name__ != "ParallelRunner":
+        return 0
+    return getattr(runner, "max_workers", 0) + 1
 
 
 def thread_bound(runner: AbstractRunner) -> int:
