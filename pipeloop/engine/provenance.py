@@ -320,9 +320,26 @@ class ProvenanceStore:
             outputs: as for :meth:`record`.
             run_id: the run that produced them.
         """
+        output_rows = [(*row, run_id, time.time()) for row in outputs]
+        if not output_rows and self._known_unchanged(digests):
+            return
         await anyio.to_thread.run_sync(self._write_records, digests, fingerprints,
-                                       [(*row, run_id, time.time()) for row in outputs],
-                                       run_id)
+                                       output_rows, run_id)
+
+    def _known_unchanged(self, digests: Mapping[str, str | None]) -> bool:
+        """Whether this store last read or wrote every one of ``digests`` as recorded, so
+        that writing them would keep every row (checked in memory, no thread, no query).
+
+        Another connection may have written since; skipping is still safe: a row it
+        changed records a run that did complete, and these nodes persist nothing (no
+        output rows) that such a row could vouch for. At worst a node counts as changed.
+        """
+        known = self._fingerprints
+        # One stat of a local file (a removed or replaced database lost these rows).
+        if known is None or self._file_key() != self._open_key:
+            return False
+        return all(digest is not None and known.get(name) == digest
+                   for name, digest in digests.items())
 
     def _write_records(self, digests: Mapping[str, str | None],
                        fingerprints: Mapping[str, NodeFingerprint | None],

@@ -222,11 +222,12 @@ async def test_a_write_by_another_connection_is_seen_before_skipping_a_row(
     other = ProvenanceStore(tmp_path / "p.db")
     pipe, catalog = chain(3)
     prints = await fingerprint_pipeline(pipe, catalog)
-    await first.record(prints.items(), run_id="a")  # `first` now knows the fingerprints
+    saved = [("d3", "n2", prints["n2"].output("d3"), "own:x")]  # a persisted output
+    await first.record(prints.items(), saved, run_id="a")  # `first` now knows the rows
     changed, catalog = chain(3)
     catalog.add_parameters({"seed": "t"})
     await other.record((await fingerprint_pipeline(changed, catalog)).items(), run_id="b")
-    await first.record(prints.items(), run_id="c")  # must not trust what it read before
+    await first.record(prints.items(), saved, run_id="c")  # must not trust what it read
     snapshot = await ProvenanceStore(tmp_path / "p.db").snapshot()
     assert {name: record.fingerprint for name, record in snapshot.nodes.items()} == {
         name: fp.digest for name, fp in prints.items()}
@@ -286,3 +287,27 @@ async def test_a_cancelled_run_never_records_a_node_whose_outputs_were_not_saved
     assert not recorded & {"hangs", "after"}
     # Eager: what finished before the cancel is kept; at the end: nothing is (runs again).
     assert recorded == ({"first"} if eager else set())
+
+
+async def test_an_unchanged_run_that_persists_nothing_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = ProvenanceStore(tmp_path / "p.db")
+    writes: list[int] = []
+    write = store._write_records
+    monkeypatch.setattr(store, "_write_records",
+                        lambda digests, *rest: writes.append(len(digests)) or write(
+                            digests, *rest))
+    for _ in range(2):
+        pipe, catalog = chain(5)
+        await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    assert writes == [5]  # the second run: every fingerprint as this store recorded it
+    pipe, catalog = chain(5)
+    catalog.add_parameters({"seed": "changed"})
+    await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    pipe, catalog = chain(5)
+    catalog.add("d5", TextDataset(tmp_path / "d5.txt"))
+    await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    assert writes == [5, 5, 5]  # changed fingerprints; a persisted output to record
+    assert set((await ProvenanceStore(tmp_path / "p.db").snapshot()).nodes) == {
+        f"n{i}" for i in range(5)}
