@@ -32,7 +32,7 @@ import os
 import pickle
 import time
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -52,10 +52,12 @@ __all__ = [
     "HashCache",
     "MemoryHashCache",
     "NodeFingerprint",
+    "PipelineFingerprints",
     "code_fingerprint",
     "dataset_identity",
     "file_digest",
     "fingerprint_pipeline",
+    "fingerprint_table",
     "is_parameter",
     "make_node_fingerprint",
     "node_code_fingerprint",
@@ -406,6 +408,147 @@ class RecordedOutputs(Protocol):
         """``(output fingerprint, identity at save time)`` of dataset ``name``, if any."""
 
 
+class PipelineFingerprints(Mapping[str, NodeFingerprint]):
+    """Node name -> :class:`NodeFingerprint`, in pipeline order (see
+    :func:`fingerprint_table`).
+
+    The digests are computed at once; each :class:`NodeFingerprint` is made on first
+    access, from the node and what the pass found for its inputs, since a run's recorder
+    needs the parts only of the nodes whose record changes.
+    """
+
+    def __init__(self, nodes: dict[str, tuple[Node, str, str | None]],
+                 recorded: dict[str, str | None], inputs: dict[str, str | None],
+                 leaves: dict[str, dict[str, str]]) -> None:
+        self._nodes = nodes
+        self._recorded = recorded
+        self._inputs = inputs
+        self._leaves = leaves
+        self._made: dict[str, NodeFingerprint] = {}
+
+    def __getitem__(self, name: str) -> NodeFingerprint:
+        made = self._made.get(name)
+        if made is None:
+            item, code, digest = self._nodes[name]
+            params: dict[str, str] = {}
+            inputs: dict[str, str | None] = {}
+            for dataset in item.inputs:
+                if is_parameter(dataset):
+                    params.update(self._leaves[dataset])
+                else:
+                    inputs[dataset] = self._inputs[dataset]
+            made = self._made[name] = NodeFingerprint(
+                code, item.version, params, inputs, tuple(item.outputs),
+                item.cache is not False, digest)
+        return made
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def recorded_digests(self) -> dict[str, str | None]:
+        """Node name -> the digest a record keeps (``None`` when unknown or caching is
+        off), without making any :class:`NodeFingerprint`."""
+        return self._recorded
+
+
+#: Digest by the text it hashes: the same nodes, parameters and inputs in the next run
+#: (or the next status check) cost a dict lookup instead of a hash. Bounded like the code
+#: cache.
+_NODE_DIGESTS: dict[str, str] = {}
+
+
+async def fingerprint_table(
+    pipeline: Pipeline,
+    catalog: DataCatalog,
+    *,
+    recorded: RecordedOutputs | None = None,
+    hash_cache: HashCache | None = None,
+    identities: dict[str, str | None] | None = None,
+) -> PipelineFingerprints:
+    """Every node's fingerprint, in one pass over the pipeline (see
+    :func:`fingerprint_pipeline` for the arguments). The digests are those
+    :func:`make_node_fingerprint` gives; the pass makes no per-node object but one tuple."""
+    seen = identities if identities is not None else {}
+    known: dict[str, str | None] = {}  # dataset -> fingerprint: node outputs, raw inputs
+    codes: dict[int, str] = {}
+    leaves: dict[str, dict[str, str]] = {}
+    flat: dict[str, list[str]] = {}  # parameter input -> its sorted leaves: key, value, ...
+    nodes: dict[str, tuple[Node, str, str | None]] = {}
+    kept: dict[str, str | None] = {}
+    digests = _NODE_DIGESTS
+    for item in pipeline.nodes:
+        code = codes.get(id(item.func))
+        if code is None:
+            code = codes[id(item.func)] = code_fingerprint(item.func)
+        parts = [code, item.version or "", "params"]
+        names = item.inputs
+        if len(names) == 1 and names[0] in known:  # the common case: one node's output
+            name = names[0]
+            value = known[name]
+            parts += ("inputs", name, value) if value is not None else ("inputs",)
+            complete = value is not None
+        else:
+            complete = await _input_parts(names, parts, catalog, recorded, hash_cache, seen,
+                                          known, leaves, flat)
+        digest: str | None = None
+        if complete:
+            parts.append("outputs")
+            parts += item.outputs
+            text = _SEP.join(parts)
+            digest = digests.get(text)
+            if digest is None:
+                if len(digests) > 100_000:
+                    digests.clear()
+                digest = digests[text] = _digest(text)
+        nodes[item.name] = (item, code, digest)
+        if item.cache is False:
+            kept[item.name] = None
+            for name in item.outputs:
+                known[name] = None
+        else:
+            kept[item.name] = digest
+            for name in item.outputs:
+                known[name] = None if digest is None else f"{digest}/{name}"
+    return PipelineFingerprints(nodes, kept, known, leaves)
+
+
+async def _input_parts(names: list[str], parts: list[str], catalog: DataCatalog,
+                       recorded: RecordedOutputs | None, hash_cache: HashCache | None,
+                       seen: dict[str, str | None], known: dict[str, str | None],
+                       leaves: dict[str, dict[str, str]], flat: dict[str, list[str]]) -> bool:
+    """Append the parameter and input parts of a node reading ``names`` to ``parts``, in
+    :func:`make_node_fingerprint`'s order; whether every input has a fingerprint."""
+    params: list[str] = []
+    inputs: dict[str, str | None] = {}
+    for name in names:
+        if is_parameter(name):
+            if name not in leaves:
+                leaves[name] = found = await _parameter_leaves(catalog, name)
+                flat[name] = [part for key in sorted(found) for part in (key, found[key])]
+            params.append(name)
+        else:
+            if name not in known:  # a raw input: looked up once per pass
+                known[name] = await _raw_input(catalog, name, recorded, hash_cache, seen)
+            inputs[name] = known[name]
+    if any(value is None for value in inputs.values()):
+        return False
+    if len(params) == 1:
+        parts += flat[params[0]]
+    elif params:
+        merged: dict[str, str] = {}
+        for name in params:
+            merged.update(leaves[name])
+        for key in sorted(merged):
+            parts += (key, merged[key])
+    parts.append("inputs")
+    for key in sorted(inputs):
+        parts += (key, inputs[key] or "")
+    return True
+
+
 async def fingerprint_pipeline(
     pipeline: Pipeline,
     catalog: DataCatalog,
@@ -428,32 +571,9 @@ async def fingerprint_pipeline(
     Returns:
         Node name -> :class:`NodeFingerprint`.
     """
-    seen = identities if identities is not None else {}
-    produced: dict[str, str | None] = {}
-    codes: dict[int, str] = {}
-    params_cache: dict[str, dict[str, str]] = {}
-    result: dict[str, NodeFingerprint] = {}
-    for item in pipeline.nodes:
-        code = codes.get(id(item.func))
-        if code is None:
-            code = codes[id(item.func)] = node_code_fingerprint(item)
-        params: dict[str, str] = {}
-        inputs: dict[str, str | None] = {}
-        for name in item.inputs:
-            if is_parameter(name):
-                leaves = params_cache.get(name)
-                if leaves is None:
-                    leaves = params_cache[name] = await _parameter_leaves(catalog, name)
-                params.update(leaves)
-            elif name in produced:
-                inputs[name] = produced[name]
-            else:
-                inputs[name] = await _raw_input(catalog, name, recorded, hash_cache, seen)
-        fingerprint = make_node_fingerprint(item, code, params, inputs)
-        result[item.name] = fingerprint
-        for name in item.outputs:
-            produced[name] = fingerprint.output(name)
-    return result
+    table = await fingerprint_table(pipeline, catalog, recorded=recorded,
+                                    hash_cache=hash_cache, identities=identities)
+    return dict(table.items())
 
 
 async def _parameter_leaves(catalog: DataCatalog, name: str) -> dict[str, str]:

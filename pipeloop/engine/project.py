@@ -388,7 +388,8 @@ class Project:
         pipeline = self.select(pipelines, filters)
         catalog = self.catalog(params=params, load_versions=load_versions)
         with contextlib.chdir(self.root):
-            return await check_staleness(pipeline, catalog, self.provenance_store())
+            async with self.provenance_store() as store:
+                return await check_staleness(pipeline, catalog, store)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -469,11 +470,12 @@ class Project:
         try:
             # Relative dataset paths start at the project's root.
             with contextlib.chdir(self.root):
-                pipeline, recorder = await self._changed_only(
-                    pipeline, catalog, report, changed, forced)
-                await runner.run(pipeline, catalog, hooks=[*all_hooks, recorder],
-                                 run_id=record.run_id, keep_going=keep_going, report=report,
-                                 only_missing_outputs=only_missing_outputs)
+                async with self.provenance_store() as store:
+                    pipeline, recorder = await self._changed_only(
+                        pipeline, catalog, store, report, changed, forced)
+                    await runner.run(pipeline, catalog, hooks=[*all_hooks, recorder],
+                                     run_id=record.run_id, keep_going=keep_going,
+                                     report=report, only_missing_outputs=only_missing_outputs)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self._end_record, record, report)
@@ -484,11 +486,10 @@ class Project:
         return report
 
     async def _changed_only(
-        self, pipeline: Pipeline, catalog: DataCatalog, report: RunReport, only_changed: bool,
-        force_nodes: Sequence[str],
+        self, pipeline: Pipeline, catalog: DataCatalog, store: ProvenanceStore,
+        report: RunReport, only_changed: bool, force_nodes: Sequence[str],
     ) -> tuple[Pipeline, ProvenanceRecorder]:
         """The part of ``pipeline`` to run, and the hook that records what it produces."""
-        store = self.provenance_store()
         if not only_changed:
             return pipeline, ProvenanceRecorder(store, report=report)
         selection, staleness = await select_changed(pipeline, catalog, store,

@@ -5,7 +5,9 @@ other, and a crash never leaves it half-written) under the project's ``.pipeloop
 the app passes. It holds, per node, the fingerprint it last completed with and its parts;
 per persisted output, the node that wrote it, the output's fingerprint and the output's own
 identity at save time (to tell "modified by hand" from "as written"); and cached file
-digests. Every call runs the blocking ``sqlite3`` work in a worker thread, off the event loop.
+digests. Every call runs the blocking ``sqlite3`` work in a worker thread, off the event loop,
+on the store's one connection (close it with :meth:`ProvenanceStore.aclose`, or ``async
+with``; a dropped store closes it too).
 
 :class:`ProvenanceRecorder` is a run hook: pass it in ``hooks=`` to any runner and it
 records each node once its last output is saved (``on_node_end``), so no scheduler change is
@@ -18,10 +20,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import compress, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +35,9 @@ import anyio.to_thread
 from pipeloop.engine.fingerprint import (
     FileKey,
     NodeFingerprint,
+    PipelineFingerprints,
     dataset_identity,
-    fingerprint_pipeline,
+    fingerprint_table,
     is_parameter,
 )
 
@@ -55,6 +61,19 @@ CREATE TABLE IF NOT EXISTS file_digests (
     path TEXT PRIMARY KEY, device INTEGER, inode INTEGER, size INTEGER, mtime_ns INTEGER,
     ctime_ns INTEGER, digest TEXT NOT NULL);
 """
+
+
+@contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on ``connection`` (taken at once, so two runs' writes never
+    interleave), committed on success, rolled back on any error."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 def default_store_path(project_path: str | os.PathLike[str]) -> Path:
@@ -109,21 +128,77 @@ class ProvenanceStore:
         self.path = Path(path)
         self._timeout = timeout
         self._ready = False
+        self._lock = threading.Lock()
+        self._open: sqlite3.Connection | None = None
+        self._open_key: tuple[int, int] | None = None
+        self._closer: weakref.finalize[Any, Any] | None = None
+        #: node -> recorded fingerprint, as of ``_fingerprints_version`` (PRAGMA
+        #: data_version: it changes when another connection commits).
+        self._fingerprints: dict[str, str | None] | None = None
+        self._fingerprints_version = -1
 
     def __repr__(self) -> str:
         return f"ProvenanceStore({str(self.path)!r})"
 
     # -- blocking primitives (worker threads) ---------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
-        connection.execute("PRAGMA synchronous=NORMAL")
-        if not self._ready:
-            self._initialise(connection)
-            self._ready = True
-        return connection
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """The store's one connection, for one thread at a time. It is opened on first use
+        and again when the file was replaced or removed, and closed by :meth:`close` or when
+        the store is dropped. One connection, not one per call: opening costs more than a
+        run's whole write, and it lets :meth:`_recorded_fingerprints` keep what it read."""
+        with self._lock:
+            if self._open is not None and self._file_key() != self._open_key:
+                self._close_connection()
+                self._ready = False  # a new file: it needs WAL and the tables again
+            if self._open is None:
+                if not self._ready:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(self.path, timeout=self._timeout,
+                                             isolation_level=None, check_same_thread=False)
+                self._closer = weakref.finalize(self, connection.close)
+                try:
+                    connection.execute("PRAGMA synchronous=NORMAL")
+                    if not self._ready:
+                        self._initialise(connection)
+                        self._ready = True
+                except BaseException:
+                    self._closer()
+                    raise
+                self._open, self._open_key = connection, self._file_key()
+            yield self._open
+
+    def _file_key(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return None
+        return stat.st_dev, stat.st_ino
+
+    def _close_connection(self) -> None:
+        if self._closer is not None:
+            self._closer()
+        self._open = self._closer = self._open_key = None
+        self._fingerprints = None
+
+    def close(self) -> None:
+        """Close the database connection (blocking; the next call opens it again). A store
+        that is dropped closes it too; closing at once removes SQLite's ``-wal`` and
+        ``-shm`` files when no other connection has the database open."""
+        with self._lock:
+            self._close_connection()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, in a worker thread, even in a cancelled scope."""
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(self.close)
+
+    async def __aenter__(self) -> ProvenanceStore:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def _initialise(self, connection: sqlite3.Connection) -> None:
         """Switch the file to WAL and create the tables. Switching the journal mode does not
@@ -143,65 +218,51 @@ class ProvenanceStore:
                     raise
                 time.sleep(0.05)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """A connection inside one write transaction (taken at once, so two runs' writes
-        never interleave), committed on success, rolled back on any error."""
-        connection = self._connect()
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
+    def _recorded_fingerprints(self, connection: sqlite3.Connection) -> dict[str, str | None]:
+        """Node -> recorded fingerprint, read again only when another connection wrote since
+        the last read (call it inside a transaction: what it returns then stays true until
+        the commit)."""
+        version = connection.execute("PRAGMA data_version").fetchone()[0]
+        if self._fingerprints is None or version != self._fingerprints_version:
+            self._fingerprints = dict(connection.execute("SELECT node, fingerprint FROM nodes"))
+            self._fingerprints_version = version
+        return self._fingerprints
 
     def _write(self, statements: Iterable[tuple[str, list[tuple[Any, ...]]]]) -> None:
-        with self._transaction() as connection:
+        with self._connection() as connection, _transaction(connection):
             for sql, rows in statements:
                 connection.executemany(sql, rows)
 
     def _read_snapshot(self) -> ProvenanceSnapshot:
         if not self.path.exists():
             return ProvenanceSnapshot({}, {})
-        connection = self._connect()
-        try:
+        with self._connection() as connection:
             nodes = {row[0]: NodeRecord(row[0], row[1], json.loads(row[2]), row[3], row[4])
                      for row in connection.execute(
                          "SELECT node, fingerprint, parts, run_id, recorded_at FROM nodes")}
             outputs = {row[0]: OutputRecord(*row) for row in connection.execute(
                 "SELECT dataset, node, fingerprint, identity, run_id, recorded_at FROM outputs")}
-        finally:
-            connection.close()
         return ProvenanceSnapshot(nodes, outputs)
 
     def _read_outputs(self, names: list[str]) -> ProvenanceSnapshot:
         if not self.path.exists() or not names:
             return ProvenanceSnapshot({}, {})
-        connection = self._connect()
-        try:
+        with self._connection() as connection:
             marks = ", ".join("?" * len(names))
             outputs = {row[0]: OutputRecord(*row) for row in connection.execute(
                 "SELECT dataset, node, fingerprint, identity, run_id, recorded_at FROM outputs "
                 f"WHERE dataset IN ({marks})", names)}
-        finally:
-            connection.close()
         return ProvenanceSnapshot({}, outputs)
 
     # HashCache, for fingerprint.file_digest (already in a worker thread)
 
     def cached_digest(self, path: str, key: FileKey) -> str | None:
         """The stored digest of ``path`` if it was taken with this ``key`` (blocking)."""
-        connection = self._connect()
-        try:
-            row = connection.execute(
+        with self._connection() as connection:
+            rows = connection.execute(
                 "SELECT device, inode, size, mtime_ns, ctime_ns, digest FROM file_digests "
-                "WHERE path = ?", (path,)).fetchone()
-        finally:
-            connection.close()
+                "WHERE path = ?", (path,)).fetchall()
+        row = rows[0] if rows else None
         return row[5] if row is not None and tuple(row[:5]) == key else None
 
     def remember_digest(self, path: str, key: FileKey, digest: str) -> None:
@@ -217,7 +278,10 @@ class ProvenanceStore:
 
     async def output_records(self, names: Iterable[str]) -> ProvenanceSnapshot:
         """Only the output records of datasets ``names`` (no node records)."""
-        return await anyio.to_thread.run_sync(self._read_outputs, sorted(set(names)))
+        wanted = sorted(set(names))
+        if not wanted:  # a pipeline fed by parameters only: no thread, no query
+            return ProvenanceSnapshot({}, {})
+        return await anyio.to_thread.run_sync(self._read_outputs, wanted)
 
     async def record(
         self,
@@ -233,36 +297,88 @@ class ProvenanceStore:
             outputs: ``(dataset, node name, output fingerprint, identity after the save)``.
             run_id: the run that produced them.
         """
-        await anyio.to_thread.run_sync(self._write_records, list(nodes),
-                                       [(*row, run_id, time.time()) for row in outputs],
-                                       run_id)
+        given = dict(nodes)
+        digests = {name: _recorded_digest(fp) for name, fp in given.items()}
+        await self.record_digests(digests, given, outputs, run_id=run_id)
 
-    def _write_records(self, nodes: list[tuple[str, NodeFingerprint | None]],
+    async def record_digests(
+        self,
+        digests: Mapping[str, str | None],
+        fingerprints: Mapping[str, NodeFingerprint | None],
+        outputs: Iterable[tuple[str, str, str | None, str | None]] = (),
+        *,
+        run_id: str | None = None,
+    ) -> None:
+        """:meth:`record`, for callers that have the digests apart: ``fingerprints`` is
+        read only for the nodes whose record changes (a lazy
+        :class:`~pipeloop.engine.fingerprint.PipelineFingerprints` then makes no other).
+
+        Args:
+            digests: node name -> the fingerprint to record (``None``: unknown, or caching
+                is off).
+            fingerprints: node name -> its parts (a node it lacks is recorded with none).
+            outputs: as for :meth:`record`.
+            run_id: the run that produced them.
+        """
+        output_rows = [(*row, run_id, time.time()) for row in outputs]
+        if not output_rows and self._known_unchanged(digests):
+            return
+        await anyio.to_thread.run_sync(self._write_records, digests, fingerprints,
+                                       output_rows, run_id)
+
+    def _known_unchanged(self, digests: Mapping[str, str | None]) -> bool:
+        """Whether this store last read or wrote every one of ``digests`` as recorded, so
+        that writing them would keep every row (checked in memory, no thread, no query).
+
+        Another connection may have written since; skipping is still safe: a row it
+        changed records a run that did complete, and these nodes persist nothing (no
+        output rows) that such a row could vouch for. At worst a node counts as changed.
+        """
+        known = self._fingerprints
+        # One stat of a local file (a removed or replaced database lost these rows).
+        if known is None or self._file_key() != self._open_key:
+            return False
+        return all(digest is not None and known.get(name) == digest
+                   for name, digest in digests.items())
+
+    def _write_records(self, digests: Mapping[str, str | None],
+                       fingerprints: Mapping[str, NodeFingerprint | None],
                        output_rows: list[tuple[Any, ...]], run_id: str | None) -> None:
         """One transaction. A node whose recorded fingerprint is already the one it ran with
         keeps its row (and so the run that first recorded it): a run that changed nothing
         writes only its persisted outputs' identities."""
         now = time.time()
-        with self._transaction() as connection:
-            recorded = dict(connection.execute("SELECT node, fingerprint FROM nodes"))
-            node_rows = []
-            for name, fp in nodes:
-                digest = None if fp is None or not fp.cache else fp.digest
-                if digest is not None and recorded.get(name) == digest:
-                    continue
-                node_rows.append((name, digest, json.dumps(
-                    fp.to_record() if fp is not None else {}), run_id, now))
-            connection.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?)",
-                                   node_rows)
-            connection.executemany(
-                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", output_rows)
+        with self._connection() as connection:
+            with _transaction(connection):
+                recorded = self._recorded_fingerprints(connection)
+                node_rows = []
+                for name, digest in digests.items():
+                    if digest is not None and recorded.get(name) == digest:
+                        continue
+                    fp = fingerprints.get(name)
+                    node_rows.append((name, digest, json.dumps(
+                        fp.to_record() if fp is not None else {}), run_id, now))
+                if node_rows:
+                    connection.executemany(
+                        "INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?)", node_rows)
+                if output_rows:
+                    connection.executemany(
+                        "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?, ?)", output_rows)
+            # Committed, and still this thread's: what this connection wrote does not
+            # change data_version, so it goes into what was read.
+            recorded.update((row[0], row[1]) for row in node_rows)
 
     async def forget(self, node_names: Iterable[str]) -> None:
         """Drop the records of these nodes (they count as never run)."""
         names: list[tuple[Any, ...]] = [(name,) for name in node_names]
-        await anyio.to_thread.run_sync(self._write, [
-            ("DELETE FROM nodes WHERE node = ?", names),
-            ("DELETE FROM outputs WHERE node = ?", names)])
+        await anyio.to_thread.run_sync(self._forget, names)
+
+    def _forget(self, names: list[tuple[Any, ...]]) -> None:
+        with self._connection() as connection:
+            with _transaction(connection):
+                connection.executemany("DELETE FROM nodes WHERE node = ?", names)
+                connection.executemany("DELETE FROM outputs WHERE node = ?", names)
+            self._fingerprints = None
 
 
 class ProvenanceRecorder:
@@ -300,7 +416,7 @@ class ProvenanceRecorder:
         self._catalog: DataCatalog | None = None
         self._pipeline: Pipeline | None = None
         self._run_id: str | None = None
-        self._persisted: dict[str, bool] = {}
+        self._persisted: dict[str, list[str]] = {}
         self._pending: list[Node] = []
         self._recorded: set[str] = set()
         if eager:
@@ -319,42 +435,40 @@ class ProvenanceRecorder:
         else:
             raw = [name for name in pipeline.inputs() if not is_parameter(name)]
             snapshot = await self.store.output_records(raw)
-            self._fingerprints = await fingerprint_pipeline(
+            self._fingerprints = await fingerprint_table(
                 pipeline, catalog, recorded=snapshot, hash_cache=self.store)
-        persisted: dict[str, bool] = {}
-        for name in pipeline.all_outputs():
-            dataset = catalog.get(name)
-            persisted[name] = dataset is not None and bool(getattr(dataset, "persistent", False))
-        self._persisted = persisted
+        self._persisted = _persisted_outputs(pipeline, catalog)
 
     async def _on_node_end(self, node: Node, error: BaseException | None) -> None:
         if error is not None:
             return
         self._pending.append(node)
-        persisted = self._persisted
-        if any(persisted.get(output, False) for output in node.outputs):
+        if node.name in self._persisted:
             await self._flush()
 
     async def _flush(self) -> None:
         assert self._catalog is not None
         pending, self._pending = self._pending, []
-        nodes: list[tuple[str, NodeFingerprint | None]] = []
+        recorded = self._recorded
+        names = [item.name for item in pending if item.name not in recorded]
+        if not names:
+            return
+        recorded.update(names)
+        fingerprints = self._fingerprints
+        if isinstance(fingerprints, PipelineFingerprints):
+            table = fingerprints.recorded_digests()
+            digests = {name: table.get(name) for name in names}
+        else:
+            digests = {name: _recorded_digest(fingerprints.get(name)) for name in names}
         outputs = []
-        for item in pending:
-            name = item.name
-            if name in self._recorded:
-                continue
-            self._recorded.add(name)
-            fingerprint = self._fingerprints.get(name)
-            nodes.append((name, fingerprint))
-            for output in item.outputs:
-                if self._persisted.get(output, False):
-                    identity = await dataset_identity(self._catalog[output],
-                                                      hash_cache=self.store)
-                    value = fingerprint.output(output) if fingerprint is not None else None
-                    outputs.append((output, name, value, identity))
-        if nodes:
-            await self.store.record(nodes, outputs, run_id=self._run_id)
+        persisted = self._persisted
+        for name in names if persisted else ():
+            for output in persisted.get(name, ()):
+                identity = await dataset_identity(self._catalog[output], hash_cache=self.store)
+                fingerprint = fingerprints.get(name)
+                value = fingerprint.output(output) if fingerprint is not None else None
+                outputs.append((output, name, value, identity))
+        await self.store.record_digests(digests, fingerprints, outputs, run_id=self._run_id)
 
     async def after_pipeline_run(self) -> None:
         assert self._pipeline is not None
@@ -366,3 +480,26 @@ class ProvenanceRecorder:
             completed = set(self._report.completed_nodes)
             self._pending = [item for item in self._pipeline.nodes if item.name in completed]
         await self._flush()
+
+
+def _recorded_digest(fingerprint: NodeFingerprint | None) -> str | None:
+    return None if fingerprint is None or not fingerprint.cache else fingerprint.digest
+
+
+def _persisted_outputs(pipeline: Pipeline, catalog: DataCatalog) -> dict[str, list[str]]:
+    """Node name -> its outputs whose datasets outlive the process, for the nodes that have
+    any. The run's catalog holds every dataset of the pipeline, so one pass over it (in C:
+    a run's catalog holds a dataset per intermediate) finds them; a name it lacks is looked
+    up (a dataset factory may make it)."""
+    outputs = pipeline.all_outputs()
+    flags = map(getattr, catalog.values(), repeat("persistent"), repeat(False))
+    persistent = outputs.intersection(compress(catalog.keys(), flags))
+    for name in outputs.difference(catalog.keys()):
+        if getattr(catalog.get(name), "persistent", False):
+            persistent.add(name)
+    by_node: dict[str, list[str]] = {}
+    for name in persistent:
+        producer = pipeline.producer(name)
+        if producer is not None and producer.name not in by_node:
+            by_node[producer.name] = [out for out in producer.outputs if out in persistent]
+    return by_node

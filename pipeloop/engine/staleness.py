@@ -25,7 +25,7 @@ from pipeloop.engine.fingerprint import (
     MISSING,
     NodeFingerprint,
     dataset_identity,
-    fingerprint_pipeline,
+    fingerprint_table,
 )
 from pipeloop.engine.graph import reachable
 from pipeloop.engine.pipeline import Pipeline
@@ -72,7 +72,7 @@ class Staleness:
 
     pipeline: Pipeline
     statuses: dict[str, NodeStatus]
-    fingerprints: dict[str, NodeFingerprint]
+    fingerprints: Mapping[str, NodeFingerprint]
     persisted: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -202,8 +202,8 @@ async def check_staleness(
     """
     snapshot: ProvenanceSnapshot = await store.snapshot()
     identities: dict[str, str | None] = {}
-    fingerprints = await fingerprint_pipeline(pipeline, catalog, recorded=snapshot,
-                                              hash_cache=store, identities=identities)
+    fingerprints = await fingerprint_table(pipeline, catalog, recorded=snapshot,
+                                           hash_cache=store, identities=identities)
     persisted = {name: bool(getattr(catalog.get(name), "persistent", False))
                  for name in pipeline.all_outputs()}
     produced = pipeline.all_outputs()

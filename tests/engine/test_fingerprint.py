@@ -297,3 +297,61 @@ async def test_node_version_changes_the_fingerprint_and_cache_is_kept() -> None:
     assert await digest(version="2") == await digest(version="2")
     uncached = node(other, "params:p", "y", name="a", cache=False)
     assert uncached.cache is False and uncached.tag("t").cache is False
+
+
+# -- the one-pass table -----------------------------------------------------------------------
+
+def many(*values: Any) -> tuple[Any, ...]:
+    return values, values
+
+
+def more(*values: Any) -> tuple[Any, ...]:
+    return (*values, 1), values
+
+
+@st.composite
+def random_dags(draw: st.DrawFn) -> Pipeline:
+    """Nodes reading raw inputs (one without a fingerprint), parameters (nested, overlapping
+    leaves) and earlier outputs; some versioned, some uncached, some with two outputs."""
+    pool = ["raw", "unknown", "params:model", "params:model.lr", "parameters", "params:seed"]
+    nodes = []
+    for index in range(draw(st.integers(1, 12))):
+        inputs = draw(st.lists(st.sampled_from(pool), min_size=0, max_size=3, unique=True))
+        outputs = [f"o{index}"] + ([f"p{index}"] if draw(st.booleans()) else [])
+        nodes.append(node(many if index % 2 else more, inputs or None, outputs,
+                          name=f"n{index}", version=draw(st.sampled_from([None, "2"])),
+                          cache=draw(st.booleans())))
+        pool += outputs
+    return Pipeline(nodes)
+
+
+@given(random_dags())
+async def test_the_table_gives_make_node_fingerprints_digests(pipe: Pipeline) -> None:
+    catalog = DataCatalog({"raw": JSONDataset("/nonexistent/raw.json"),
+                           "unknown": MemoryDataset(1)})
+    catalog.add_parameters({"model": {"lr": 0.1, "depth": 3}, "seed": 7})
+    table = await fp_module.fingerprint_table(pipe, catalog)
+    assert list(table) == [item.name for item in pipe.nodes]
+    produced: dict[str, str | None] = {}
+    for item in pipe.nodes:
+        current = table[item.name]
+        expected = fp_module.make_node_fingerprint(item, current.code, current.params,
+                                                   current.inputs)
+        assert current == expected  # parts and digest, as the node-by-node definition
+        assert {k: v for k, v in current.inputs.items() if k in produced} == {
+            k: produced[k] for k in item.inputs if k in produced}
+        for name in item.outputs:
+            produced[name] = current.output(name)
+        assert table.recorded_digests()[item.name] == (current.digest if current.cache
+                                                       else None)
+    assert dict(table.items()) == await fingerprint_pipeline(pipe, catalog)
+
+
+async def test_the_table_makes_node_fingerprints_only_when_asked() -> None:
+    catalog = DataCatalog()
+    catalog.add_parameters({"p": 1})
+    pipe = Pipeline([node(other, "params:p", "y", name="a"), node(second, "y", "z", name="b")])
+    table = await fp_module.fingerprint_table(pipe, catalog)
+    assert table.recorded_digests()["b"] is not None
+    assert not table._made
+    assert table["b"] is table["b"] and set(table._made) == {"b"}

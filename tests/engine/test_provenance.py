@@ -12,7 +12,7 @@ import pytest
 
 from pipeloop import DataCatalog, Pipeline, SequentialRunner, ThreadRunner, node
 from pipeloop.datasets import TextDataset
-from pipeloop.engine.fingerprint import dataset_identity
+from pipeloop.engine.fingerprint import dataset_identity, fingerprint_pipeline
 from pipeloop.engine.provenance import ProvenanceRecorder, ProvenanceStore, default_store_path
 from pipeloop.engine.report import RunReport
 
@@ -186,3 +186,128 @@ async def test_forget_drops_records(tmp_path: Path) -> None:
     await store.forget(["second"])
     snapshot = await store.snapshot()
     assert set(snapshot.nodes) == {"shout"} and not snapshot.outputs
+
+
+# -- one connection, records batched at the end --------------------------------------------
+
+def chain(size: int, persisted: set[int] = frozenset()) -> tuple[Pipeline, DataCatalog]:
+    catalog = DataCatalog()
+    catalog.add_parameters({"seed": "s"})
+    pipe = Pipeline([node(exclaim, "params:seed" if i == 0 else f"d{i}", f"d{i + 1}",
+                          name=f"n{i}") for i in range(size)])
+    return pipe, catalog
+
+
+async def test_every_node_of_a_long_run_is_recorded_in_the_one_write(tmp_path: Path) -> None:
+    pipe, catalog = chain(300)
+    for index in (10, 150, 300):
+        catalog.add(f"d{index}", TextDataset(tmp_path / f"d{index}.txt"))
+    store = ProvenanceStore(tmp_path / "p.db")
+    await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)],
+                                 run_id="r1")
+    snapshot = await ProvenanceStore(tmp_path / "p.db").snapshot()  # another connection
+    assert set(snapshot.nodes) == {f"n{i}" for i in range(300)}
+    assert all(record.fingerprint and record.run_id == "r1"
+               for record in snapshot.nodes.values())
+    assert set(snapshot.outputs) == {"d10", "d150", "d300"}
+    assert snapshot.outputs["d150"].node == "n149"
+    assert snapshot.nodes["n5"].parts["params"] == {}
+    assert snapshot.nodes["n0"].parts["params"].keys() == {"seed"}
+
+
+async def test_a_write_by_another_connection_is_seen_before_skipping_a_row(
+    tmp_path: Path,
+) -> None:
+    first = ProvenanceStore(tmp_path / "p.db")
+    other = ProvenanceStore(tmp_path / "p.db")
+    pipe, catalog = chain(3)
+    prints = await fingerprint_pipeline(pipe, catalog)
+    saved = [("d3", "n2", prints["n2"].output("d3"), "own:x")]  # a persisted output
+    await first.record(prints.items(), saved, run_id="a")  # `first` now knows the rows
+    changed, catalog = chain(3)
+    catalog.add_parameters({"seed": "t"})
+    await other.record((await fingerprint_pipeline(changed, catalog)).items(), run_id="b")
+    await first.record(prints.items(), saved, run_id="c")  # must not trust what it read
+    snapshot = await ProvenanceStore(tmp_path / "p.db").snapshot()
+    assert {name: record.fingerprint for name, record in snapshot.nodes.items()} == {
+        name: fp.digest for name, fp in prints.items()}
+    assert {record.run_id for record in snapshot.nodes.values()} == {"c"}
+
+
+async def test_a_store_whose_file_was_removed_writes_a_new_one(tmp_path: Path) -> None:
+    store = ProvenanceStore(tmp_path / "state" / "p.db")
+    pipe, catalog = chain(2)
+    await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    for path in (tmp_path / "state").iterdir():
+        path.unlink()
+    assert not (await store.snapshot()).nodes
+    await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    assert set((await ProvenanceStore(tmp_path / "state" / "p.db").snapshot()).nodes) == {
+        "n0", "n1"}
+
+
+async def test_closing_a_store_leaves_only_the_database_file(tmp_path: Path) -> None:
+    async with ProvenanceStore(tmp_path / "p.db") as store:
+        pipe, catalog = chain(2)
+        await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    assert [path.name for path in tmp_path.iterdir()] == ["p.db"]
+    assert set((await store.snapshot()).nodes) == {"n0", "n1"}  # and it opens again
+    store.close()
+
+
+@pytest.mark.parametrize("eager", [False, True])
+async def test_a_cancelled_run_never_records_a_node_whose_outputs_were_not_saved(
+    tmp_path: Path, eager: bool,
+) -> None:
+    started = anyio.Event()
+
+    async def hang(text: str) -> str:
+        started.set()
+        await anyio.sleep_forever()
+        raise AssertionError("not reached")
+
+    (tmp_path / "raw.txt").write_text("hi")
+    catalog = DataCatalog({"raw": TextDataset(tmp_path / "raw.txt"),
+                           "a": TextDataset(tmp_path / "a.txt"),
+                           "b": TextDataset(tmp_path / "b.txt")})
+    pipe = Pipeline([node(shout, "raw", "a", name="first"),
+                     node(exclaim, "a", "mid", name="memory"),
+                     node(hang, "mid", "b", name="hangs"),
+                     node(exclaim, "b", "c", name="after")])
+    store = ProvenanceStore(tmp_path / "p.db")
+    recorder = ProvenanceRecorder(store, eager=eager)
+    async def run() -> None:
+        await SequentialRunner(is_async=True).run(pipe, catalog, hooks=[recorder])
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(run)
+        await started.wait()
+        group.cancel_scope.cancel()
+    recorded = set((await store.snapshot()).nodes)
+    assert not recorded & {"hangs", "after"}
+    # Eager: what finished before the cancel is kept; at the end: nothing is (runs again).
+    assert recorded == ({"first"} if eager else set())
+
+
+async def test_an_unchanged_run_that_persists_nothing_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = ProvenanceStore(tmp_path / "p.db")
+    writes: list[int] = []
+    write = store._write_records
+    monkeypatch.setattr(store, "_write_records",
+                        lambda digests, *rest: writes.append(len(digests)) or write(
+                            digests, *rest))
+    for _ in range(2):
+        pipe, catalog = chain(5)
+        await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    assert writes == [5]  # the second run: every fingerprint as this store recorded it
+    pipe, catalog = chain(5)
+    catalog.add_parameters({"seed": "changed"})
+    await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    pipe, catalog = chain(5)
+    catalog.add("d5", TextDataset(tmp_path / "d5.txt"))
+    await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+    assert writes == [5, 5, 5]  # changed fingerprints; a persisted output to record
+    assert set((await ProvenanceStore(tmp_path / "p.db").snapshot()).nodes) == {
+        f"n{i}" for i in range(5)}
