@@ -376,7 +376,8 @@ class DataCatalog:
         dataset = self[name]
         if version is not None:
             dataset = _pinned(name, dataset, version)
-        logger.info("Loading data from `%s` (%s)...", name, type(dataset).__name__)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("Loading data from `%s` (%s)...", name, _kind(dataset))
         try:
             return await dataset.load()
         except DatasetError as exc:
@@ -390,7 +391,8 @@ class DataCatalog:
             DatasetError: the save failed; the message starts with ``name``.
         """
         dataset = self[name]
-        logger.info("Saving data to `%s` (%s)...", name, type(dataset).__name__)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("Saving data to `%s` (%s)...", name, _kind(dataset))
         try:
             await dataset.save(data)
         except DatasetError as exc:
@@ -467,6 +469,12 @@ def _prefixed(name: str, exc: DatasetError) -> DatasetError:
     becomes a ``DatasetError`` (its constructor may not take a message)."""
     cls = type(exc) if type(exc).__module__ == DatasetError.__module__ else DatasetError
     return cls(f"{name}: {exc}")
+
+
+def _kind(dataset: AbstractDataset) -> str:
+    """The dataset type a log line shows: for a runner's stand-in (data kept on a worker or a
+    cluster), the type of the dataset it ``stands_for``, which is what the user declared."""
+    return type(getattr(dataset, "stands_for", dataset)).__name__
 
 
 def _pinned(name: str, dataset: AbstractDataset, version: Any) -> AbstractDataset:

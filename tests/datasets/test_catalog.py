@@ -729,3 +729,30 @@ async def test_kedro_class_example() -> None:
     assert await catalog.load("cars") == {"type": "car", "capacity": 5}
     await catalog.save("planes", {"type": "propeller", "capacity": 100})
     assert await catalog.load("planes") == {"type": "propeller", "capacity": 100}
+
+
+class _StandsIn(AbstractDataset):
+    """A runner's kind of stand-in: holds the declared dataset, answers for it."""
+
+    def __init__(self, dataset: AbstractDataset) -> None:
+        self.stands_for = dataset
+
+    async def _load(self) -> Any:
+        return await self.stands_for.load()
+
+    async def _save(self, data: Any) -> None:
+        await self.stands_for.save(data)
+
+    def _describe(self) -> dict[str, Any]:
+        return {}
+
+
+async def test_log_lines_name_the_declared_type_not_a_runners_stand_in(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    catalog = DataCatalog({"a": _StandsIn(MemoryDataset(1))})
+    with caplog.at_level("INFO", logger="pipeloop"):
+        await catalog.save("a", 2)
+        assert await catalog.load("a") == 2
+    assert "Saving data to `a` (MemoryDataset)..." in caplog.text
+    assert "Loading data from `a` (MemoryDataset)..." in caplog.text

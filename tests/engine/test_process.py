@@ -531,8 +531,13 @@ async def test_an_exception_that_cannot_be_pickled_comes_back_clearly(
     with pytest.raises(kind) as caught:
         await ParallelRunner(max_workers=1).run(pipeline, DataCatalog({"x": MemoryDataset(1)}))
     error = caught.value
-    assert isinstance(error, RemoteError)
     assert str(error) == message
+    if type(error) is kind:
+        # It crossed as itself: tblib, which importing distributed installs (other tests
+        # here do), teaches pickle to rebuild exceptions whatever their __init__ takes.
+        assert "tblib" in sys.modules and kind is TwoArgumentError
+        return
+    assert isinstance(error, RemoteError)
     assert error.remote_type.endswith(kind.__qualname__)
     assert func.__name__ in error.remote_traceback  # the worker's traceback text
     assert func.__name__ in str(error.__cause__)

@@ -167,6 +167,11 @@ class _StandIn(AbstractDataset):
     async def _exists(self) -> bool:
         return await self.dataset.exists()
 
+    @property
+    def stands_for(self) -> AbstractDataset:
+        """The dataset this one takes the place of (log lines name its type)."""
+        return self.dataset
+
     def _describe(self) -> dict[str, Any]:
         return self.dataset._describe()
 
