@@ -469,13 +469,20 @@ if __name__ == "__main__":
 """
 
 
+def _default_signals() -> None:
+    """In the parent script, before exec: SIGINT and SIGTERM act as on a terminal, even when
+    the suite runs with them ignored (a background job ignores SIGINT; nohup, SIGHUP)."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def run_parent_until_the_child_starts(tmp_path: Path) -> subprocess.Popen[bytes]:
     script = tmp_path / "parent.py"
     script.write_text(PARENT_SCRIPT)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
     parent = subprocess.Popen([sys.executable, str(script), str(tmp_path)], env=env,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, preexec_fn=_default_signals)
     deadline = time.monotonic() + 2 * SAFETY
     while not (tmp_path / "child").exists() or not (tmp_path / "child").read_text():
         assert parent.poll() is None, "the parent script ended early"
@@ -492,7 +499,11 @@ def test_a_signal_to_the_parent_ends_its_workers_and_their_children(
     worker = int((tmp_path / "worker").read_text())
     child = int((tmp_path / "child").read_text())
     parent.send_signal(signum)
-    parent.wait(timeout=SAFETY)
+    try:
+        parent.wait(timeout=SAFETY)
+    finally:  # never leave the parent behind, not even as a zombie, for later leak checks
+        parent.kill()
+        parent.wait()
     assert wait_gone(worker), "the worker outlived its parent"
     assert wait_gone(child), "the node's child outlived its parent"
 

@@ -137,7 +137,10 @@ class Resources:
         if len(new) - len(pool) > 0 or len(pool) > pool_threads:
             problems.append(f"threads beyond the baseline and a pool of {pool_threads}: "
                             f"{sorted(thread.name for thread in new)}")
-        new_children = set(self.children) - set(baseline.children)
+        # By pid: a process that was there before and has since ended (a zombie now) is
+        # not a new one.
+        known = {pid for pid, _state in baseline.children}
+        new_children = {child for child in self.children if child[0] not in known}
         if new_children:
             problems.append(f"child processes left: {sorted(new_children)}")
         if self.fds != baseline.fds:
