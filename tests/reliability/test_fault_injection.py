@@ -486,8 +486,12 @@ def answer_when_read(fifo: Path, after: float, patience: float = 10.0) -> None:
         except OSError:  # ENXIO: nobody is reading yet
             time.sleep(0.01)
             continue
-        os.write(writer, b"{}")
-        os.close(writer)
+        try:
+            os.write(writer, b"{}")
+        except BrokenPipeError:
+            pass  # the reader opened and, cancelled, closed at once: nothing left to answer
+        finally:
+            os.close(writer)
         return
 
 
