@@ -234,13 +234,13 @@ class AbstractDataset(abc.ABC):
 
     async def _call_hook(self, name: str, *args: Any) -> Any:
         hook = getattr(self, name)
-        abandon = name in _ABANDONED_ON_CANCEL
         if name in self.__dict__:  # set on this instance: look at it now
             return await _invoke(hook, is_async_callable(hook), *args,
-                                 abandon_on_cancel=abandon)
+                                 abandon_on_cancel=name in _ABANDONED_ON_CANCEL)
         if name in self._async_hooks:  # the hot path (memory datasets): no extra frame
             return await hook(*args)
-        return await _invoke(hook, False, *args, abandon_on_cancel=abandon)
+        return await _invoke(hook, False, *args,
+                             abandon_on_cancel=name in _ABANDONED_ON_CANCEL)
 
     @property
     def _logger(self) -> logging.Logger:

@@ -122,8 +122,7 @@ class MemoryDataset(AbstractDataset):
         kind = type(data)
         if kind in _IMMUTABLE:  # every copy of these is the object itself
             return data
-        return _copied(data, self._copy_mode or _MODE_OF_TYPE.get(kind)
-                       or infer_copy_mode(data))
+        return _copied(data, self._copy_mode or infer_copy_mode(data))
 
     async def _load(self) -> Any:
         if self._data is _EMPTY:

@@ -6,7 +6,7 @@ function (seconds, hours) and the loop could start the next node before it hears
 cancellation. But code on the main thread *can* be interrupted as Python code: a signal
 handler that raises makes the function see the exception where it stands.
 
-:func:`running_inline` marks the call; :func:`interrupt_inline_node`, called from a signal
+:func:`call_inline` makes and marks the call; :func:`interrupt_inline_node`, called from a signal
 handler, raises :class:`NodeInterrupted` inside it (and does nothing when no plain function
 runs inline, so the handler can always call it). The runner turns that exception into the
 run's cancellation, never into a node failure.
@@ -15,8 +15,6 @@ run's cancellation, never into a node failure.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import anyio
@@ -27,7 +25,7 @@ if TYPE_CHECKING:
     from pipeloop.engine.node import Node
 
 __all__ = ["NodeInterrupted", "call_inline", "inline_node", "interrupt_inline_node",
-           "running_inline", "wait_for_cancellation"]
+           "wait_for_cancellation"]
 
 # Names of the plain nodes running inline on the main thread, innermost last. Only the main
 # thread runs signal handlers, so only its calls can be interrupted.
@@ -46,20 +44,6 @@ class NodeInterrupted(KeyboardInterrupt):
         super().__init__(f"{signal_name} stopped node '{node_name}'")
         self.node_name = node_name
         self.signal_name = signal_name
-
-
-@contextmanager
-def running_inline(node_name: str) -> Iterator[None]:
-    """Mark a plain node's call on this thread as interruptible by a signal handler (a no-op
-    off the main thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    _inline.append(node_name)
-    try:
-        yield
-    finally:
-        _inline.pop()
 
 
 def inline_node() -> str | None:
@@ -85,8 +69,8 @@ CANCELLATION_WAIT = 30.0
 
 def call_inline(node: Node, inputs: dict[str, Any]) -> dict[str, Any]:
     """Run plain ``node`` on this thread, interruptible by :func:`interrupt_inline_node`
-    when this is the main thread (``running_inline``, unrolled: this is every plain node's
-    path under ``SequentialRunner``).
+    when this is the main thread (every plain node's path under ``SequentialRunner``: no
+    context manager, one list append and pop).
 
     Raises:
         NodeInterrupted: a signal handler interrupted the node; pass it to

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from child_signals import default_signals
 from cli_helpers import Invoke, read_json, write_files
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -181,14 +182,6 @@ def project(tmp_path: Path) -> Iterator[Path]:
         del sys.modules[name]
 
 
-def _default_signals() -> None:
-    """In the child, before exec: the signals the tests send act as on a terminal, even when
-    the suite itself runs with them ignored (under ``nohup``, or as a background job, which
-    ignores SIGINT), since pipeloop rightly keeps ignoring what it was started ignoring."""
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_DFL)
-
-
 class Run:
     """``pipeloop run`` in its own process, stderr going to a file the test can poll."""
 
@@ -201,7 +194,7 @@ class Run:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "pipeloop.cli.main", "run", *args], cwd=project,
                 env=env, stdout=subprocess.DEVNULL, stderr=stderr,
-                start_new_session=new_session, preexec_fn=_default_signals)
+                start_new_session=new_session, preexec_fn=default_signals)
         STARTED.append(self)
 
     @property

@@ -20,9 +20,9 @@ from pipeloop import DataCatalog, MemoryDataset, Pipeline, RunReport, RunStatus,
 from pipeloop import node as make_node
 from pipeloop.engine.inline import (
     NodeInterrupted,
+    call_inline,
     inline_node,
     interrupt_inline_node,
-    running_inline,
 )
 from pipeloop.errors import RunnerError
 
@@ -87,21 +87,26 @@ def test_interrupting_does_nothing_when_no_plain_node_runs_inline() -> None:
     interrupt_inline_node("SIGINT")  # no exception: nothing to interrupt
 
 
+def _records_inline_node(seen: list[str | None]) -> None:
+    seen.append(inline_node())
+
+
+def _interrupts_itself(seen: list[str | None]) -> None:
+    seen.append(inline_node())
+    interrupt_inline_node("SIGTERM")
+
+
 def test_only_the_main_thread_marks_an_interruptible_call() -> None:
     seen: list[str | None] = []
-
-    def in_a_thread() -> None:
-        with running_inline("elsewhere"):
-            seen.append(inline_node())
-
-    thread = threading.Thread(target=in_a_thread)
+    elsewhere = make_node(_records_inline_node, "seen", None, name="elsewhere")
+    thread = threading.Thread(target=call_inline, args=(elsewhere, {"seen": seen}))
     thread.start()
     thread.join()
     assert seen == [None]
-    with running_inline("here"):
-        assert inline_node() == "here"
-        with pytest.raises(NodeInterrupted, match="SIGTERM stopped node 'here'") as caught:
-            interrupt_inline_node("SIGTERM")
+    here = make_node(_interrupts_itself, "seen", None, name="here")
+    with pytest.raises(NodeInterrupted, match="SIGTERM stopped node 'here'") as caught:
+        call_inline(here, {"seen": seen})
+    assert seen[-1] == "here"
     assert isinstance(caught.value, KeyboardInterrupt)
     assert (caught.value.node_name, caught.value.signal_name) == ("here", "SIGTERM")
     assert inline_node() is None

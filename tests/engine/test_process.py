@@ -22,6 +22,7 @@ from typing import Any
 
 import anyio
 import pytest
+from child_signals import default_signals
 
 from pipeloop import DataCatalog, MemoryDataset, ParallelRunner, Pipeline, node
 from pipeloop.datasets import JSONDataset
@@ -469,20 +470,14 @@ if __name__ == "__main__":
 """
 
 
-def _default_signals() -> None:
-    """In the parent script, before exec: SIGINT and SIGTERM act as on a terminal, even when
-    the suite runs with them ignored (a background job ignores SIGINT; nohup, SIGHUP)."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_DFL)
-
-
 def run_parent_until_the_child_starts(tmp_path: Path) -> subprocess.Popen[bytes]:
     script = tmp_path / "parent.py"
     script.write_text(PARENT_SCRIPT)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        [str(Path(__file__).parent), str(Path(__file__).parents[1]),
+         *filter(None, [os.environ.get("PYTHONPATH")])])}
     parent = subprocess.Popen([sys.executable, str(script), str(tmp_path)], env=env,
-                              stdin=subprocess.DEVNULL, preexec_fn=_default_signals)
+                              stdin=subprocess.DEVNULL, preexec_fn=default_signals)
     deadline = time.monotonic() + 2 * SAFETY
     while not (tmp_path / "child").exists() or not (tmp_path / "child").read_text():
         assert parent.poll() is None, "the parent script ended early"

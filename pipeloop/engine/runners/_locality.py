@@ -24,6 +24,7 @@ from pipeloop.datasets.atomic import TEMPORARY_SUFFIX
 from pipeloop.datasets.base import AbstractDataset
 from pipeloop.datasets.catalog import DataCatalog
 from pipeloop.datasets.kedro_adapter import KedroDataset
+from pipeloop.engine.runners._stand_in import StandIn
 from pipeloop.engine.runners._worker import LoadHere, SavedThere
 
 if TYPE_CHECKING:
@@ -32,12 +33,12 @@ if TYPE_CHECKING:
 __all__ = ["InWorkerDataset", "place", "remove_temporaries"]
 
 
-class InWorkerDataset(AbstractDataset):
+class InWorkerDataset(StandIn):
     """Stands for ``dataset`` in a run's catalog; the workers load and save it."""
 
     def __init__(self, name: str, dataset: AbstractDataset) -> None:
+        super().__init__(dataset)
         self.name = name
-        self.dataset = dataset
 
     async def _load(self) -> Any:
         return LoadHere(self.name, self.dataset)
@@ -45,20 +46,6 @@ class InWorkerDataset(AbstractDataset):
     async def _save(self, data: Any) -> None:
         if not isinstance(data, SavedThere):
             await self.dataset.save(data)
-
-    async def _exists(self) -> bool:
-        return await self.dataset.exists()
-
-    @property
-    def stands_for(self) -> AbstractDataset:
-        """The dataset this one takes the place of (log lines name its type)."""
-        return self.dataset
-
-    def _describe(self) -> dict[str, Any]:
-        return self.dataset._describe()
-
-    def __repr__(self) -> str:
-        return repr(self.dataset)
 
 
 def _filepath(dataset: Any) -> Any:

@@ -29,13 +29,14 @@ __all__ = ["LoadHere", "SavedThere", "serve"]
 
 @dataclass(frozen=True, slots=True)
 class LoadHere:
-    """Stands for a node input that the worker loads itself, from ``dataset``."""
+    """Stands for a node input that the worker running the node loads itself, from
+    ``dataset`` (a ParallelRunner worker process, a Dask worker)."""
 
     name: str
     dataset: Any
 
     def __repr__(self) -> str:
-        return f"<'{self.name}', loaded in the worker process>"
+        return f"<'{self.name}', loaded by the worker that runs the node>"
 
 
 @dataclass(frozen=True, slots=True)

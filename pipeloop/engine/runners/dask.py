@@ -29,7 +29,6 @@ import operator
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import anyio
@@ -48,6 +47,8 @@ from pipeloop.datasets.lambda_ import LambdaDataset
 from pipeloop.datasets.memory import MemoryDataset
 from pipeloop.engine.node import Node
 from pipeloop.engine.policy import RunContext
+from pipeloop.engine.runners._stand_in import StandIn
+from pipeloop.engine.runners._worker import LoadHere
 from pipeloop.engine.runners.base import AbstractRunner
 from pipeloop.engine.runners.dask_masking import mask_cluster_logs
 from pipeloop.errors import DatasetError, NodesFailedError, RunnerError
@@ -66,18 +67,7 @@ _CLEANUP_TIMEOUT = 10.0
 # -- what runs on the workers ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _LoadOnWorker:
-    """Stands in for a node input that the worker running the node loads itself."""
-
-    name: str
-    dataset: AbstractDataset
-
-    def __repr__(self) -> str:
-        return f"<'{self.name}', loaded on the Dask worker>"
-
-
-async def _load_all(pending: dict[str, _LoadOnWorker]) -> dict[str, Any]:
+async def _load_all(pending: dict[str, LoadHere]) -> dict[str, Any]:
     """Load every dataset at once; raise the first error as it is (not in a group)."""
     loaded: dict[str, Any] = {}
     errors: list[Exception] = []
@@ -100,7 +90,7 @@ def _run_node(node: Node, inputs: dict[str, Any]) -> Any:
     """Executed on a worker: load what is to be loaded there, run the node, and return its
     only output, or the dict of its outputs (``None`` for a node without outputs)."""
     to_load = {name: value for name, value in inputs.items()
-               if isinstance(value, _LoadOnWorker)}
+               if isinstance(value, LoadHere)}
     if to_load:
         inputs = {**inputs, **anyio.run(_load_all, to_load)}
     # A plain function runs outside any event loop, as in a ThreadRunner thread.
@@ -158,28 +148,7 @@ class FutureDataset(AbstractDataset):
         return {"future": getattr(self.future, "key", None)}
 
 
-class _StandIn(AbstractDataset):
-    """Takes the place of ``dataset`` in a run's catalog: it exists and reads as it does."""
-
-    def __init__(self, dataset: AbstractDataset) -> None:
-        self.dataset = dataset
-
-    async def _exists(self) -> bool:
-        return await self.dataset.exists()
-
-    @property
-    def stands_for(self) -> AbstractDataset:
-        """The dataset this one takes the place of (log lines name its type)."""
-        return self.dataset
-
-    def _describe(self) -> dict[str, Any]:
-        return self.dataset._describe()
-
-    def __repr__(self) -> str:
-        return repr(self.dataset)
-
-
-class _OnWorkerDataset(_StandIn):
+class _OnWorkerDataset(StandIn):
     """Stands for a dataset that the Dask workers load and save themselves.
 
     ``load`` hands out a placeholder the worker running the reading node resolves; ``save``
@@ -192,7 +161,7 @@ class _OnWorkerDataset(_StandIn):
         self.run = run
 
     async def _load(self) -> Any:
-        return _LoadOnWorker(self.name, self.dataset)
+        return LoadHere(self.name, self.dataset)
 
     async def _save(self, data: Any) -> None:
         logger.debug("Saving data to `%s` (%s) on a Dask worker...",
@@ -203,7 +172,7 @@ class _OnWorkerDataset(_StandIn):
         )])
 
 
-class _GatheringDataset(_StandIn):
+class _GatheringDataset(StandIn):
     """A dataset this process must load and save itself (callbacks into it, or not
     picklable): data held on the cluster is gathered before it is saved."""
 
