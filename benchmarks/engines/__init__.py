@@ -11,7 +11,8 @@ import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
-__all__ = ["POLICIES", "Engine", "NodeSpec", "available_engines", "kedro_missing_reason"]
+__all__ = ["POLICIES", "Engine", "NodeSpec", "available_engines", "engine_named",
+           "kedro_missing_reason"]
 
 #: The runner policies every engine offers, by the names the CLI takes.
 POLICIES = ("sequential", "thread", "parallel")
@@ -59,6 +60,18 @@ def kedro_missing_reason() -> str | None:
     if importlib.util.find_spec("kedro") is None:
         return "kedro is not installed (pip install -e '.[bench]')"
     return None
+
+
+def engine_named(name: str) -> Engine:
+    """The adapter of the engine called ``name`` ("kedro" or "pipeloop"), imported only
+    now: a child process that measures one engine loads nothing of the other."""
+    if name == "kedro":
+        from benchmarks.engines.kedro_engine import KedroEngine
+
+        return KedroEngine()
+    from benchmarks.engines.pipeloop_engine import PipeloopEngine
+
+    return PipeloopEngine()
 
 
 def available_engines(compare_kedro: bool) -> list[Engine]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from benchmarks.engines import Engine
 from benchmarks.workloads import Case, Sample, Workload, runner_label
 from benchmarks.workloads.cpu import iterations_for
+from benchmarks.workloads.memory_child import descendants
 
 BRANCHES = 4
 COLUMNS = 10
@@ -68,25 +69,6 @@ def _pss_mb(pid: int) -> float:
     return 0.0
 
 
-def _tree(pid: int) -> list[int]:
-    found, stack = [pid], [pid]
-    while stack:
-        parent = stack.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{task}/children") as children:
-                    kids = [int(kid) for kid in children.read().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            stack.extend(kids)
-    return found
-
-
 def _measure_in_child(engine: Engine, policy: str, branches: int, rows: int,
                       seconds: float) -> Sample:
     root = str(Path(__file__).resolve().parents[2])
@@ -106,7 +88,7 @@ def _measure_in_child(engine: Engine, policy: str, branches: int, rows: int,
     def sample() -> None:
         nonlocal peak
         while not stop.wait(SAMPLE_EVERY):
-            peak = max(peak, sum(_pss_mb(pid) for pid in _tree(child.pid)))
+            peak = max(peak, sum(_pss_mb(pid) for pid in _process_tree(child.pid)))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -153,3 +135,5 @@ WORKLOAD = Workload(
 )
 
 
+def _process_tree(pid: int) -> list[int]:
+    return [pid, *descendants(pid)]

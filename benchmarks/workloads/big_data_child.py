@@ -13,7 +13,7 @@ from typing import Any
 import pandas  # noqa: F401  # an app that reads Parquet has these imported already
 import pyarrow.parquet  # noqa: F401
 
-from benchmarks.engines import Engine, NodeSpec
+from benchmarks.engines import NodeSpec, engine_named
 from benchmarks.workloads.funcs import crunch_frame, gather
 
 
@@ -42,13 +42,7 @@ def datasets(engine_name: str, folder: Path, branches: int) -> dict[str, Any]:
 
 def measure(request: dict[str, Any]) -> dict[str, float]:
     logging.disable(logging.INFO)
-    engine: Engine
-    if request["engine"] == "kedro":
-        from benchmarks.engines.kedro_engine import KedroEngine
-        engine = KedroEngine()
-    else:
-        from benchmarks.engines.pipeloop_engine import PipeloopEngine
-        engine = PipeloopEngine()
+    engine = engine_named(request["engine"])
     policy = request["policy"]
     branches = int(request["branches"])
     pipeline = engine.pipeline(big_data_nodes(branches))

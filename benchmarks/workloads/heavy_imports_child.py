@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any
 
-from benchmarks.engines import Engine, NodeSpec
+from benchmarks.engines import NodeSpec, engine_named
 from benchmarks.workloads import heavy_nodes
 from benchmarks.workloads.funcs import gather
 
@@ -21,13 +21,7 @@ def heavy_nodes_spec(size: int) -> list[NodeSpec]:
 
 def measure(request: dict[str, Any]) -> dict[str, float]:
     logging.disable(logging.INFO)
-    engine: Engine
-    if request["engine"] == "kedro":
-        from benchmarks.engines.kedro_engine import KedroEngine
-        engine = KedroEngine()
-    else:
-        from benchmarks.engines.pipeloop_engine import PipeloopEngine
-        engine = PipeloopEngine()
+    engine = engine_named(request["engine"])
     pipeline = engine.pipeline(heavy_nodes_spec(int(request["size"])))
     catalog = engine.catalog({"seed": 1}, {}, "parallel")
     start = time.perf_counter()

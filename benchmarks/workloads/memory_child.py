@@ -20,7 +20,7 @@ import threading
 import time
 import tracemalloc
 
-from benchmarks.engines import Engine
+from benchmarks.engines import engine_named
 from benchmarks.workloads import Sample
 from benchmarks.workloads.memory import MB, memory_nodes
 
@@ -53,7 +53,8 @@ def _rusage_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / divisor
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (workers, and what they started), from ``/proc``."""
     found, stack = [], [pid]
     while stack:
         parent = stack.pop()
@@ -82,7 +83,7 @@ class _WorkerSampler(threading.Thread):
 
     def run(self) -> None:
         while not self._stop_event.wait(SAMPLE_EVERY):
-            total = sum(_status_mb(pid, "VmRSS") or 0.0 for pid in _descendants(os.getpid()))
+            total = sum(_status_mb(pid, "VmRSS") or 0.0 for pid in descendants(os.getpid()))
             self.peak = max(self.peak, total)
 
     def stop(self) -> float:
@@ -94,13 +95,7 @@ class _WorkerSampler(threading.Thread):
 def measure(engine_name: str, size: int, policy: str, object_mb: int, *,
             traced: bool = False) -> Sample:
     logging.disable(logging.INFO)
-    engine: Engine
-    if engine_name == "kedro":
-        from benchmarks.engines.kedro_engine import KedroEngine
-        engine = KedroEngine()
-    else:
-        from benchmarks.engines.pipeloop_engine import PipeloopEngine
-        engine = PipeloopEngine()
+    engine = engine_named(engine_name)
     first = b"x" * (object_mb * MB)
     pipeline = engine.pipeline(memory_nodes(size))
     catalog = engine.catalog({"b0": first}, {}, policy)
