@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from child_signals import default_signals
+from child_processes import default_signals
 from cli_helpers import Invoke, read_json, write_files
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

@@ -22,7 +22,7 @@ from typing import Any
 
 import anyio
 import pytest
-from child_signals import default_signals
+from child_processes import default_signals, gone, wait_gone
 
 from pipeloop import DataCatalog, MemoryDataset, ParallelRunner, Pipeline, node
 from pipeloop.datasets import JSONDataset
@@ -416,25 +416,6 @@ def start_child_and_wait(folder: str) -> int:
     Path(folder, "worker").write_text(str(os.getpid()))
     Path(folder, "child").write_text(str(child.pid))
     return child.wait()
-
-
-def gone(pid: int) -> bool:
-    """The process ended (a zombie waiting for its reaper counts as ended)."""
-    try:
-        with open(f"/proc/{pid}/stat") as file:
-            stat = file.read()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] in "ZX"
-
-
-def wait_gone(pid: int, patience: float = SAFETY) -> bool:
-    deadline = time.monotonic() + patience
-    while not gone(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 async def test_cancelling_a_run_ends_the_children_of_its_node(tmp_path: Path) -> None:

@@ -13,31 +13,13 @@ from pathlib import Path
 
 import anyio
 import pytest
+from child_processes import gone, wait_gone
 from process_gated_nodes import pids
 
 from pipeloop import DataCatalog, MemoryDataset, ParallelRunner, Pipeline, node
 from pipeloop.engine.runners import _pool
 
 SAFETY = 30.0
-
-
-def gone(pid: int) -> bool:
-    """The process ended (a zombie waiting for its reaper counts as ended)."""
-    try:
-        with open(f"/proc/{pid}/stat") as file:
-            stat = file.read()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] in "ZX"
-
-
-def wait_gone(*pids_: int, patience: float = SAFETY) -> bool:
-    deadline = time.monotonic() + patience
-    while not all(map(gone, pids_)):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 PIDS = Pipeline([node(pids, "x", "pids", name="pids")])
