@@ -172,7 +172,8 @@ def _format(metric: str, value: float) -> str:
 METRIC_NAMES = {"run_s": "run", "build_s": "construction", "peak_rss_mb": "peak RSS",
                 "peak_traced_mb": "peak traced",
                 "workers_peak_rss_mb": "worker peak RSS",
-                "baseline_s": "run, not recorded", "given_s": "run, fingerprints given"}
+                "baseline_s": "run, not recorded", "given_s": "run, fingerprints given",
+                "cold_s": "run, store opened for it"}
 
 
 def _grid(rows: list[list[str]], right: set[int]) -> str:

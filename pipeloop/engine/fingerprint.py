@@ -417,11 +417,14 @@ class PipelineFingerprints(Mapping[str, NodeFingerprint]):
     needs the parts only of the nodes whose record changes.
     """
 
-    def __init__(self, nodes: dict[str, tuple[Node, str, str | None]],
-                 recorded: dict[str, str | None], inputs: dict[str, str | None],
-                 leaves: dict[str, dict[str, str]]) -> None:
-        self._nodes = nodes
+    def __init__(self, nodes: list[Node], codes: dict[int, str],
+                 recorded: dict[str, str | None], uncached: dict[str, str | None],
+                 inputs: dict[str, str | None], leaves: dict[str, dict[str, str]]) -> None:
+        self._nodes = nodes  # in the order of ``recorded``
+        self._by_name: dict[str, Node] | None = None
+        self._codes = codes
         self._recorded = recorded
+        self._uncached = uncached
         self._inputs = inputs
         self._leaves = leaves
         self._made: dict[str, NodeFingerprint] = {}
@@ -429,7 +432,9 @@ class PipelineFingerprints(Mapping[str, NodeFingerprint]):
     def __getitem__(self, name: str) -> NodeFingerprint:
         made = self._made.get(name)
         if made is None:
-            item, code, digest = self._nodes[name]
+            if self._by_name is None:
+                self._by_name = dict(zip(self._recorded, self._nodes, strict=True))
+            item = self._by_name[name]
             params: dict[str, str] = {}
             inputs: dict[str, str | None] = {}
             for dataset in item.inputs:
@@ -437,16 +442,17 @@ class PipelineFingerprints(Mapping[str, NodeFingerprint]):
                     params.update(self._leaves[dataset])
                 else:
                     inputs[dataset] = self._inputs[dataset]
+            digest = self._uncached[name] if name in self._uncached else self._recorded[name]
             made = self._made[name] = NodeFingerprint(
-                code, item.version, params, inputs, tuple(item.outputs),
+                self._codes[id(item.func)], item.version, params, inputs, tuple(item.outputs),
                 item.cache is not False, digest)
         return made
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._nodes)
+        return iter(self._recorded)
 
     def __len__(self) -> int:
-        return len(self._nodes)
+        return len(self._recorded)
 
     def recorded_digests(self) -> dict[str, str | None]:
         """Node name -> the digest a record keeps (``None`` when unknown or caching is
@@ -454,10 +460,27 @@ class PipelineFingerprints(Mapping[str, NodeFingerprint]):
         return self._recorded
 
 
-#: Digest by the text it hashes: the same nodes, parameters and inputs in the next run
-#: (or the next status check) cost a dict lookup instead of a hash. Bounded like the code
+_Digested = tuple[str, dict[str, str]]  # a node's digest, and its outputs' fingerprints
+
+#: What a node's parts hash to, so that the same nodes, parameters and inputs in the next
+#: run (or the next status check) cost a dict lookup instead of a hash and a string per
+#: output. Keys are tuples of the parts (a tuple of strings hashes from their cached
+#: hashes): for a node reading one other node's output, ``(code, version, input, its
+#: fingerprint, *outputs)`` in ``_CHAINED``; for any other, every part
+#: :func:`make_node_fingerprint` hashes, in ``_DIGESTED``. Both are bounded like the code
 #: cache.
-_NODE_DIGESTS: dict[str, str] = {}
+_CHAINED: dict[tuple[str | None, ...], _Digested] = {}
+_DIGESTED: dict[tuple[str, ...], _Digested] = {}
+
+
+def _digested(cache: dict[Any, _Digested], key: tuple[str | None, ...],
+              parts: list[str], outputs: list[str]) -> _Digested:
+    """Hash ``parts`` and remember it under ``key``."""
+    if len(cache) > 100_000:
+        cache.clear()
+    digest = _digest(*parts)
+    found = cache[key] = (digest, {name: f"{digest}/{name}" for name in outputs})
+    return found
 
 
 async def fingerprint_table(
@@ -470,49 +493,51 @@ async def fingerprint_table(
 ) -> PipelineFingerprints:
     """Every node's fingerprint, in one pass over the pipeline (see
     :func:`fingerprint_pipeline` for the arguments). The digests are those
-    :func:`make_node_fingerprint` gives; the pass makes no per-node object but one tuple."""
+    :func:`make_node_fingerprint` gives; the pass makes no per-node object but the key of
+    a cache, since it runs before every recorded run."""
     seen = identities if identities is not None else {}
     known: dict[str, str | None] = {}  # dataset -> fingerprint: node outputs, raw inputs
     codes: dict[int, str] = {}
     leaves: dict[str, dict[str, str]] = {}
     flat: dict[str, list[str]] = {}  # parameter input -> its sorted leaves: key, value, ...
-    nodes: dict[str, tuple[Node, str, str | None]] = {}
     kept: dict[str, str | None] = {}
-    digests = _NODE_DIGESTS
-    for item in pipeline.nodes:
+    uncached: dict[str, str | None] = {}
+    chained = _CHAINED
+    nodes = pipeline.nodes
+    for item in nodes:
         code = codes.get(id(item.func))
         if code is None:
             code = codes[id(item.func)] = code_fingerprint(item.func)
-        parts = [code, item.version or "", "params"]
-        names = item.inputs
-        if len(names) == 1 and names[0] in known:  # the common case: one node's output
-            name = names[0]
-            value = known[name]
-            parts += ("inputs", name, value) if value is not None else ("inputs",)
-            complete = value is not None
+        names, outputs, version = item.inputs, item.outputs, item.version
+        value = known.get(names[0]) if len(names) == 1 else None
+        found: _Digested | None
+        if value is not None:  # the common case: one node's output
+            key = ((code, version, names[0], value, outputs[0]) if len(outputs) == 1
+                   else (code, version, names[0], value, *outputs))
+            found = chained.get(key)
+            if found is None:
+                found = _digested(chained, key, [code, version or "", "params", "inputs",
+                                                 names[0], value, "outputs", *outputs],
+                                  outputs)
         else:
-            complete = await _input_parts(names, parts, catalog, recorded, hash_cache, seen,
-                                          known, leaves, flat)
-        digest: str | None = None
-        if complete:
-            parts.append("outputs")
-            parts += item.outputs
-            text = _SEP.join(parts)
-            digest = digests.get(text)
-            if digest is None:
-                if len(digests) > 100_000:
-                    digests.clear()
-                digest = digests[text] = _digest(text)
-        nodes[item.name] = (item, code, digest)
-        if item.cache is False:
-            kept[item.name] = None
-            for name in item.outputs:
-                known[name] = None
+            parts = [code, version or "", "params"]
+            found = None
+            if await _input_parts(names, parts, catalog, recorded, hash_cache, seen, known,
+                                  leaves, flat):
+                parts.append("outputs")
+                parts += outputs
+                whole = tuple(parts)
+                found = _DIGESTED.get(whole) or _digested(_DIGESTED, whole, parts, outputs)
+        name = item.name
+        if found is not None and item.cache:
+            kept[name] = found[0]
+            known |= found[1]
         else:
-            kept[item.name] = digest
-            for name in item.outputs:
-                known[name] = None if digest is None else f"{digest}/{name}"
-    return PipelineFingerprints(nodes, kept, known, leaves)
+            kept[name] = None
+            if found is not None:  # a node that always runs: its digest, not recorded
+                uncached[name] = found[0]
+            known.update(dict.fromkeys(outputs))
+    return PipelineFingerprints(nodes, codes, kept, uncached, known, leaves)
 
 
 async def _input_parts(names: list[str], parts: list[str], catalog: DataCatalog,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -57,18 +58,36 @@ class _Implementation:
 
     @classmethod
     def of(cls, func: Callable[..., Any]) -> _Implementation:
-        parameters = inspect.signature(func).parameters.values()
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-            accepted = None
-        else:
-            accepted = frozenset(p.name for p in parameters)
-        return cls(func, accepted, is_async_callable(func))
+        # A hook object's methods are looked at once per class, not once per run:
+        # inspect.signature costs more than a short run's whole scheduling.
+        function = getattr(func, "__func__", None) if inspect.ismethod(func) else None
+        found = _SHAPES.get(function) if function is not None else None
+        if found is None:
+            found = _shape(func)
+            if function is not None:
+                _SHAPES[function] = found
+        return cls(func, *found)
 
     async def __call__(self, arguments: dict[str, Any]) -> Any:
         if self.accepted is not None:
             arguments = {k: v for k, v in arguments.items() if k in self.accepted}
         result = self.func(**arguments)
         return await result if self.is_async else result
+
+
+#: A method's function -> what ``_shape`` found for it (its bound methods share it).
+_SHAPES: weakref.WeakKeyDictionary[Any, tuple[frozenset[str] | None, bool]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _shape(func: Callable[..., Any]) -> tuple[frozenset[str] | None, bool]:
+    """The keyword arguments ``func`` accepts (``None``: any) and whether it is async."""
+    parameters = inspect.signature(func).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        accepted = None
+    else:
+        accepted = frozenset(p.name for p in parameters)
+    return accepted, is_async_callable(func)
 
 
 class HookManager:

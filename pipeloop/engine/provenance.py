@@ -338,8 +338,7 @@ class ProvenanceStore:
         # One stat of a local file (a removed or replaced database lost these rows).
         if known is None or self._file_key() != self._open_key:
             return False
-        return all(digest is not None and known.get(name) == digest
-                   for name, digest in digests.items())
+        return _all_recorded(digests, known)
 
     def _write_records(self, digests: Mapping[str, str | None],
                        fingerprints: Mapping[str, NodeFingerprint | None],
@@ -349,6 +348,8 @@ class ProvenanceStore:
         writes only its persisted outputs' identities."""
         now = time.time()
         with self._connection() as connection:
+            if not output_rows and self._unchanged_in(connection, digests):
+                return  # nothing to write: no write lock taken either
             with _transaction(connection):
                 recorded = self._recorded_fingerprints(connection)
                 node_rows = []
@@ -367,6 +368,13 @@ class ProvenanceStore:
             # Committed, and still this thread's: what this connection wrote does not
             # change data_version, so it goes into what was read.
             recorded.update((row[0], row[1]) for row in node_rows)
+
+    def _unchanged_in(self, connection: sqlite3.Connection,
+                      digests: Mapping[str, str | None]) -> bool:
+        """:meth:`_known_unchanged`, against what the database holds now (one read, outside
+        a write transaction: a store opened for one run, as a project's is, usually finds
+        that its run changed nothing)."""
+        return _all_recorded(digests, self._recorded_fingerprints(connection))
 
     async def forget(self, node_names: Iterable[str]) -> None:
         """Drop the records of these nodes (they count as never run)."""
@@ -446,24 +454,33 @@ class ProvenanceRecorder:
         if node.name in self._persisted:
             await self._flush()
 
-    async def _flush(self) -> None:
+    async def _flush(self, *, everything: bool = False) -> None:
+        """Record the pending nodes (``everything``: they are all of the run's nodes)."""
         assert self._catalog is not None
         pending, self._pending = self._pending, []
         recorded = self._recorded
-        names = [item.name for item in pending if item.name not in recorded]
-        if not names:
-            return
-        recorded.update(names)
         fingerprints = self._fingerprints
-        if isinstance(fingerprints, PipelineFingerprints):
-            table = fingerprints.recorded_digests()
-            digests = {name: table.get(name) for name in names}
+        table = (fingerprints.recorded_digests()
+                 if isinstance(fingerprints, PipelineFingerprints) else None)
+        digests: Mapping[str, str | None]
+        if everything and not recorded and table is not None and self._given is None:
+            # Every node of the run, whose table this recorder made: in one go, in C (and
+            # no later flush of this run needs to know which).
+            digests = table
         else:
-            digests = {name: _recorded_digest(fingerprints.get(name)) for name in names}
+            names = [item.name for item in pending if item.name not in recorded]
+            if table is not None:
+                digests = {name: table.get(name) for name in names}
+            else:
+                digests = {name: _recorded_digest(fingerprints.get(name)) for name in names}
+            recorded.update(names)
+        if not digests:
+            return
         outputs = []
-        persisted = self._persisted
-        for name in names if persisted else ():
-            for output in persisted.get(name, ()):
+        for name, persisted in self._persisted.items():
+            if name not in digests:
+                continue
+            for output in persisted:
                 identity = await dataset_identity(self._catalog[output], hash_cache=self.store)
                 fingerprint = fingerprints.get(name)
                 value = fingerprint.output(output) if fingerprint is not None else None
@@ -473,13 +490,18 @@ class ProvenanceRecorder:
     async def after_pipeline_run(self) -> None:
         assert self._pipeline is not None
         self._pending = self._pipeline.nodes
-        await self._flush()
+        await self._flush(everything=True)
 
     async def on_pipeline_error(self) -> None:
         if self._report is not None and self._pipeline is not None:
             completed = set(self._report.completed_nodes)
             self._pending = [item for item in self._pipeline.nodes if item.name in completed]
         await self._flush()
+
+
+def _all_recorded(digests: Mapping[str, str | None], known: Mapping[str, str | None]) -> bool:
+    """Whether every digest is known and recorded as it is; both checks run in C."""
+    return None not in digests.values() and digests.items() <= known.items()
 
 
 def _recorded_digest(fingerprint: NodeFingerprint | None) -> str | None:

@@ -243,6 +243,24 @@ async def test_a_hook_gets_only_the_arguments_it_declares() -> None:
     ]
 
 
+async def test_a_hook_class_is_inspected_once_and_each_instance_still_gets_its_own_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pipeloop.engine.hooks as hooks_module
+
+    monkeypatch.setattr(hooks_module, "_SHAPES", hooks_module.weakref.WeakKeyDictionary())
+    inspected: list[object] = []
+    signature = hooks_module.inspect.signature
+    monkeypatch.setattr(hooks_module.inspect, "signature",
+                        lambda func: inspected.append(func) or signature(func))
+    first, second = Picky(), Picky()
+    for picky in (first, second, first):
+        await SequentialRunner().run(single(), DataCatalog({"x": MemoryDataset(2)}),
+                                     hooks=[picky])
+    assert len(inspected) == 4  # Picky's four hook methods, once: not once per run
+    assert len(first.got) == 8 and second.got == first.got[:4]
+
+
 class ReplaceInputs:
     def before_node_run(self, node: Node, inputs: dict[str, Any]) -> dict[str, Any] | None:
         if node.name == "add":

@@ -255,6 +255,33 @@ async def test_closing_a_store_leaves_only_the_database_file(tmp_path: Path) -> 
     store.close()
 
 
+async def test_a_store_opened_for_an_unchanged_run_takes_no_write_lock(
+    tmp_path: Path,
+) -> None:
+    pipe, catalog = chain(5)
+    await SequentialRunner().run(pipe, catalog,
+                                 hooks=[ProvenanceRecorder(ProvenanceStore(tmp_path / "p.db"))])
+    writer = sqlite3.connect(tmp_path / "p.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another run holds the write lock
+    try:
+        # A store that may not wait at all: asking for the lock would fail the run's record.
+        store = ProvenanceStore(tmp_path / "p.db", timeout=0)
+        pipe, catalog = chain(5)
+        await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+        assert len((await store.snapshot()).nodes) == 5
+        store.close()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    changed, catalog = chain(5)
+    catalog.add_parameters({"seed": "changed"})  # and one that changed does write
+    store = ProvenanceStore(tmp_path / "p.db")
+    await SequentialRunner().run(changed, catalog, hooks=[ProvenanceRecorder(store)])
+    assert {record.fingerprint for record in (await store.snapshot()).nodes.values()} == {
+        fp.digest for fp in (await fingerprint_pipeline(changed, catalog)).values()}
+    store.close()
+
+
 @pytest.mark.parametrize("eager", [False, True])
 async def test_a_cancelled_run_never_records_a_node_whose_outputs_were_not_saved(
     tmp_path: Path, eager: bool,
