@@ -32,7 +32,7 @@ import os
 import pickle
 import time
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -68,6 +68,12 @@ __all__ = [
 
 MISSING = "missing"
 """The identity of a dataset whose file (or version) does not exist."""
+
+UNKNOWN = "?"
+"""An input without a fingerprint, among the parts of a partial fingerprint."""
+
+PARTIAL = "?"
+"""The start of a partial fingerprint (see :attr:`NodeFingerprint.recorded`)."""
 
 _CHUNK = 1 << 20
 #: Files modified more recently than this are hashed every time, never cached.
@@ -381,6 +387,32 @@ class NodeFingerprint:
         """The fingerprint of this node's output ``name`` (``None`` when caching is off)."""
         return output_fingerprint(self.digest if self.cache else None, name)
 
+    @property
+    def recorded(self) -> str | None:
+        """What a provenance record keeps as this node's fingerprint: the digest; for a node
+        with an input that has no fingerprint, a *partial* one (``?`` and a digest of the
+        parts it has), which never equals a digest, so the node is never fresh, but lets a
+        run that changed nothing skip rewriting its record; ``None`` when caching is off."""
+        if not self.cache:
+            return None
+        if self.digest is not None:
+            return self.digest
+        return PARTIAL + _digest(*_parts(self.code, self.version, self.params, self.inputs,
+                                         self.outputs))
+
+
+def _parts(code: str, version: str | None, params: Mapping[str, str],
+           inputs: Mapping[str, str | None], outputs: Iterable[str]) -> list[str]:
+    """What a node's fingerprint hashes, in order (an input without one reads ``?``)."""
+    parts = [code, version or "", "params"]
+    for key in sorted(params):
+        parts += [key, params[key]]
+    parts.append("inputs")
+    for key in sorted(inputs):
+        parts += [key, inputs[key] or UNKNOWN]
+    parts += ["outputs", *outputs]
+    return parts
+
 
 def make_node_fingerprint(node: Node, code: str, params: dict[str, str],
                           inputs: dict[str, str | None]) -> NodeFingerprint:
@@ -390,14 +422,7 @@ def make_node_fingerprint(node: Node, code: str, params: dict[str, str],
     cache = getattr(node, "cache", True) is not False
     digest: str | None = None
     if all(value is not None for value in inputs.values()):
-        parts = [code, version or "", "params"]
-        for key in sorted(params):
-            parts += [key, params[key]]
-        parts.append("inputs")
-        for key in sorted(inputs):
-            parts += [key, inputs[key] or ""]
-        parts += ["outputs", *node.outputs]
-        digest = _digest(*parts)
+        digest = _digest(*_parts(code, version, params, inputs, node.outputs))
     return NodeFingerprint(code, version, params, inputs, tuple(node.outputs), cache, digest)
 
 
@@ -443,6 +468,8 @@ class PipelineFingerprints(Mapping[str, NodeFingerprint]):
                 else:
                     inputs[dataset] = self._inputs[dataset]
             digest = self._uncached[name] if name in self._uncached else self._recorded[name]
+            if digest is not None and digest.startswith(PARTIAL):
+                digest = None
             made = self._made[name] = NodeFingerprint(
                 self._codes[id(item.func)], item.version, params, inputs, tuple(item.outputs),
                 item.cache is not False, digest)
@@ -455,12 +482,12 @@ class PipelineFingerprints(Mapping[str, NodeFingerprint]):
         return len(self._recorded)
 
     def recorded_digests(self) -> dict[str, str | None]:
-        """Node name -> the digest a record keeps (``None`` when unknown or caching is
-        off), without making any :class:`NodeFingerprint`."""
+        """Node name -> what a record keeps (:attr:`NodeFingerprint.recorded`), without
+        making any :class:`NodeFingerprint`."""
         return self._recorded
 
 
-_Digested = tuple[str, dict[str, str]]  # a node's digest, and its outputs' fingerprints
+_Digested = tuple[str, dict[str, str | None]]  # a node's digest, its outputs' fingerprints
 
 #: What a node's parts hash to, so that the same nodes, parameters and inputs in the next
 #: run (or the next status check) cost a dict lookup instead of a hash and a string per
@@ -474,12 +501,16 @@ _DIGESTED: dict[tuple[str, ...], _Digested] = {}
 
 
 def _digested(cache: dict[Any, _Digested], key: tuple[str | None, ...],
-              parts: list[str], outputs: list[str]) -> _Digested:
-    """Hash ``parts`` and remember it under ``key``."""
+              parts: list[str], outputs: list[str], complete: bool = True) -> _Digested:
+    """Hash ``parts`` and remember it under ``key``; a partial fingerprint (``complete``
+    false) gives its outputs none."""
     if len(cache) > 100_000:
         cache.clear()
-    digest = _digest(*parts)
-    found = cache[key] = (digest, {name: f"{digest}/{name}" for name in outputs})
+    if complete:
+        digest = _digest(*parts)
+        found = cache[key] = (digest, {name: f"{digest}/{name}" for name in outputs})
+    else:
+        found = cache[key] = (PARTIAL + _digest(*parts), dict.fromkeys(outputs))
     return found
 
 
@@ -509,33 +540,32 @@ async def fingerprint_table(
         if code is None:
             code = codes[id(item.func)] = code_fingerprint(item.func)
         names, outputs, version = item.inputs, item.outputs, item.version
-        value = known.get(names[0]) if len(names) == 1 else None
-        found: _Digested | None
-        if value is not None:  # the common case: one node's output
+        if len(names) == 1 and names[0] in known:
+            # The common case: one node's output (a partial key when it has no fingerprint).
+            value = known[names[0]]
             key = ((code, version, names[0], value, outputs[0]) if len(outputs) == 1
                    else (code, version, names[0], value, *outputs))
             found = chained.get(key)
             if found is None:
                 found = _digested(chained, key, [code, version or "", "params", "inputs",
-                                                 names[0], value, "outputs", *outputs],
-                                  outputs)
+                                                 names[0], value or UNKNOWN, "outputs",
+                                                 *outputs], outputs, value is not None)
         else:
             parts = [code, version or "", "params"]
-            found = None
-            if await _input_parts(names, parts, catalog, recorded, hash_cache, seen, known,
-                                  leaves, flat):
-                parts.append("outputs")
-                parts += outputs
-                whole = tuple(parts)
-                found = _DIGESTED.get(whole) or _digested(_DIGESTED, whole, parts, outputs)
+            complete = await _input_parts(names, parts, catalog, recorded, hash_cache, seen,
+                                          known, leaves, flat)
+            parts.append("outputs")
+            parts += outputs
+            whole = tuple(parts)
+            found = _DIGESTED.get(whole) or _digested(_DIGESTED, whole, parts, outputs,
+                                                      complete)
         name = item.name
-        if found is not None and item.cache:
+        if item.cache:
             kept[name] = found[0]
             known |= found[1]
-        else:
+        else:  # a node that always runs: its digest is not recorded
             kept[name] = None
-            if found is not None:  # a node that always runs: its digest, not recorded
-                uncached[name] = found[0]
+            uncached[name] = None if found[0].startswith(PARTIAL) else found[0]
             known.update(dict.fromkeys(outputs))
     return PipelineFingerprints(nodes, codes, kept, uncached, known, leaves)
 
@@ -545,7 +575,8 @@ async def _input_parts(names: list[str], parts: list[str], catalog: DataCatalog,
                        seen: dict[str, str | None], known: dict[str, str | None],
                        leaves: dict[str, dict[str, str]], flat: dict[str, list[str]]) -> bool:
     """Append the parameter and input parts of a node reading ``names`` to ``parts``, in
-    :func:`make_node_fingerprint`'s order; whether every input has a fingerprint."""
+    :func:`make_node_fingerprint`'s order (``?`` for an input without a fingerprint);
+    whether every input has one."""
     params: list[str] = []
     inputs: dict[str, str | None] = {}
     for name in names:
@@ -558,8 +589,6 @@ async def _input_parts(names: list[str], parts: list[str], catalog: DataCatalog,
             if name not in known:  # a raw input: looked up once per pass
                 known[name] = await _raw_input(catalog, name, recorded, hash_cache, seen)
             inputs[name] = known[name]
-    if any(value is None for value in inputs.values()):
-        return False
     if len(params) == 1:
         parts += flat[params[0]]
     elif params:
@@ -569,9 +598,13 @@ async def _input_parts(names: list[str], parts: list[str], catalog: DataCatalog,
         for key in sorted(merged):
             parts += (key, merged[key])
     parts.append("inputs")
+    complete = True
     for key in sorted(inputs):
-        parts += (key, inputs[key] or "")
-    return True
+        value = inputs[key]
+        if value is None:
+            complete, value = False, UNKNOWN
+        parts += (key, value)
+    return complete
 
 
 async def fingerprint_pipeline(

@@ -505,7 +505,7 @@ def _all_recorded(digests: Mapping[str, str | None], known: Mapping[str, str | N
 
 
 def _recorded_digest(fingerprint: NodeFingerprint | None) -> str | None:
-    return None if fingerprint is None or not fingerprint.cache else fingerprint.digest
+    return None if fingerprint is None else fingerprint.recorded
 
 
 def _persisted_outputs(pipeline: Pipeline, catalog: DataCatalog) -> dict[str, list[str]]:

@@ -10,11 +10,12 @@ from typing import Any
 import anyio
 import pytest
 
-from pipeloop import DataCatalog, Pipeline, SequentialRunner, ThreadRunner, node
+from pipeloop import DataCatalog, MemoryDataset, Pipeline, SequentialRunner, ThreadRunner, node
 from pipeloop.datasets import TextDataset
 from pipeloop.engine.fingerprint import dataset_identity, fingerprint_pipeline
 from pipeloop.engine.provenance import ProvenanceRecorder, ProvenanceStore, default_store_path
 from pipeloop.engine.report import RunReport
+from pipeloop.engine.staleness import check_staleness
 
 
 def shout(text: str) -> str:
@@ -252,6 +253,39 @@ async def test_closing_a_store_leaves_only_the_database_file(tmp_path: Path) -> 
         await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
     assert [path.name for path in tmp_path.iterdir()] == ["p.db"]
     assert set((await store.snapshot()).nodes) == {"n0", "n1"}  # and it opens again
+    store.close()
+
+
+async def test_nodes_below_an_input_without_a_fingerprint_are_rewritten_only_on_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = ProvenanceStore(tmp_path / "p.db")
+    writes: list[list[str]] = []
+    write = store._write_records
+    monkeypatch.setattr(store, "_write_records",
+                        lambda digests, *rest: writes.append(sorted(digests)) or write(
+                            digests, *rest))
+
+    async def run(first: Any = exclaim) -> tuple[Pipeline, DataCatalog]:
+        pipe = Pipeline([node(first, "given", "a", name="first"),
+                         node(exclaim, "a", "b", name="second")])
+        catalog = DataCatalog({"given": MemoryDataset("x")})  # offers no fingerprint
+        await SequentialRunner().run(pipe, catalog, hooks=[ProvenanceRecorder(store)])
+        return pipe, catalog
+
+    await run()
+    await run()
+    assert len(writes) == 1  # the same parts again: the records stay as they are
+    pipe, catalog = await run(shout)
+    assert len(writes) == 2  # `first` has new code: its record is rewritten
+    staleness = await check_staleness(pipe, catalog, store)
+    # Never fresh, and the record explains only what is unknown (the code is as recorded).
+    assert staleness.statuses["first"].reasons == (
+        "input `given` cannot be fingerprinted (counts as changed)",)
+    assert staleness.statuses["second"].reasons == ("input `a` changed",)
+    recorded = (await store.snapshot()).nodes["first"].fingerprint
+    assert recorded == (await fingerprint_pipeline(pipe, catalog))["first"].recorded
+    assert recorded is not None and recorded.startswith("?")  # a partial fingerprint
     store.close()
 
 
