@@ -492,10 +492,12 @@ _Digested = tuple[str, dict[str, str | None]]  # a node's digest, its outputs' f
 #: What a node's parts hash to, so that the same nodes, parameters and inputs in the next
 #: run (or the next status check) cost a dict lookup instead of a hash and a string per
 #: output. Keys are tuples of the parts (a tuple of strings hashes from their cached
-#: hashes): for a node reading one other node's output, ``(code, version, input, its
-#: fingerprint, *outputs)`` in ``_CHAINED``; for any other, every part
-#: :func:`make_node_fingerprint` hashes, in ``_DIGESTED``. Both are bounded like the code
-#: cache.
+#: hashes): for a node reading one dataset the pass has already fingerprinted (the output
+#: of a node before it, mostly), ``(code, version, input, its fingerprint or None,
+#: *outputs)`` in ``_CHAINED``; for any other, every part :func:`make_node_fingerprint`
+#: hashes, in ``_DIGESTED``. A value is ``(digest, {output: fingerprint})``, or for a node
+#: with an input without a fingerprint ``(partial fingerprint, {output: None})``. Both are
+#: bounded like the code cache.
 _CHAINED: dict[tuple[str | None, ...], _Digested] = {}
 _DIGESTED: dict[tuple[str, ...], _Digested] = {}
 
@@ -540,8 +542,7 @@ async def fingerprint_table(
         if code is None:
             code = codes[id(item.func)] = code_fingerprint(item.func)
         names, outputs, version = item.inputs, item.outputs, item.version
-        if len(names) == 1 and names[0] in known:
-            # The common case: one node's output (a partial key when it has no fingerprint).
+        if len(names) == 1 and names[0] in known:  # the common case: a chain
             value = known[names[0]]
             key = ((code, version, names[0], value, outputs[0]) if len(outputs) == 1
                    else (code, version, names[0], value, *outputs))

@@ -10,6 +10,7 @@ is made, so a bad pipeline fails at import time rather than an hour into a run.
 from __future__ import annotations
 
 import re
+import sys
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeAlias
@@ -39,14 +40,20 @@ _ALL_PARAMETERS = "parameters"
 
 
 def _names(spec: NodeInputs | NodeOutputs) -> list[str]:
+    """The dataset names of an inputs or outputs spec, interned: every run looks them up in
+    dicts many times per node, and an interned name compares by identity."""
     if spec is None:
         return []
     if isinstance(spec, str):
-        return [spec]
+        return [_interned(spec)]
     if isinstance(spec, dict):
-        return list(spec.values())
+        return [_interned(name) for name in spec.values()]
     # anything else is rejected with a clear message by Node._validate_spec
-    return list(spec) if isinstance(spec, (list, tuple)) else []
+    return [_interned(name) for name in spec] if isinstance(spec, (list, tuple)) else []
+
+
+def _interned(name: Any) -> Any:
+    return sys.intern(name) if type(name) is str else name
 
 
 def _rename_spec(spec: Any, mapping: Callable[[str], str]) -> Any:
@@ -178,7 +185,7 @@ class Node:
 
     def _set_identity(self) -> None:
         base = self._name or default_name(self.func, self.inputs, self.outputs)
-        self.name = f"{self.namespace}.{base}" if self.namespace else base
+        self.name = sys.intern(f"{self.namespace}.{base}" if self.namespace else base)
         self._key = (
             self.name,
             _spec_key(self._inputs_spec, self.inputs, one_is_list=True),
