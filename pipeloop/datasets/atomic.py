@@ -200,16 +200,24 @@ def begin_write(
         _remove_stale_if_changed(folder, target.name)
     temporary = folder / _temporary_name(target.name)
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    # Whatever fails from here (the close too: another thread may have closed a number it
+    # no longer owned), the caller gets no write to abort, so the temporary goes now; a
+    # live process's temporary would otherwise stay until it ends.
     try:
         if found is not None:
             os.fchmod(fd, stat.S_IMODE(found.st_mode))
             if os.geteuid() == 0 and (found.st_uid, found.st_gid) != (0, os.getegid()):
                 os.fchown(fd, found.st_uid, found.st_gid)
     except BaseException:
-        os.close(fd)
-        os.unlink(temporary)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        _discard(temporary)
         raise
-    os.close(fd)
+    try:
+        os.close(fd)
+    except BaseException:
+        _discard(temporary)
+        raise
     return AtomicWrite(target, temporary, exclusive=exclusive, _mode=mode,
                        _created_folder=created, _staging=folder)
 
@@ -301,6 +309,11 @@ def _note_folder(folder: Path, name: str) -> None:
         _SEEN_FOLDERS.clear()
     with contextlib.suppress(OSError):
         _SEEN_FOLDERS[(folder, name)] = os.stat(folder).st_mtime_ns
+
+
+def _discard(temporary: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
 
 
 def _temporary_name(name: str) -> str:

@@ -3,6 +3,7 @@ the temporary files a killed process leaves behind."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import subprocess
@@ -186,6 +187,30 @@ def test_read_only_file_is_refused_even_for_root(tmp_path: Path, mode: int) -> N
     path.chmod(0o600)
     assert path.read_text() == "keep me"
     assert os.listdir(tmp_path) == ["frozen.txt"]
+
+
+@pytest.mark.parametrize("failing", ["fchmod", "close"])
+def test_a_temporary_whose_descriptor_fails_is_removed_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    # Another thread closing a number it no longer owns takes the temporary's descriptor:
+    # the write fails with EBADF and must not leave the temporary for this process's life.
+    path = tmp_path / "kept.json"
+    path.write_text("[1]")
+    real, close = getattr(os, failing), os.close
+
+    def stolen(fd: int, *args: int) -> None:
+        if TEMPORARY_SUFFIX in os.readlink(f"/proc/self/fd/{fd}"):
+            close(fd)  # as the other thread did
+            raise OSError(errno.EBADF, "Bad file descriptor (injected)")
+        real(fd, *args)
+
+    monkeypatch.setattr(os, failing, stolen)
+    with pytest.raises(OSError, match="injected"):
+        write_atomically(path, "[2]")
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["kept.json"]
+    assert path.read_text() == "[1]"
 
 
 async def test_dataset_refuses_a_read_only_file(tmp_path: Path) -> None:
