@@ -477,10 +477,14 @@ class ProvenanceRecorder:
         if not digests:
             return
         outputs = []
-        for name, persisted in self._persisted.items():
-            if name not in digests:
+        persisted = self._persisted
+        # A flush after each node with persisted outputs: walk the smaller side, or a run
+        # of many such nodes would walk every one of them each time.
+        walked: Iterable[str] = digests if len(digests) <= len(persisted) else persisted
+        for name in walked:
+            if name not in digests or name not in persisted:
                 continue
-            for output in persisted:
+            for output in persisted[name]:
                 identity = await dataset_identity(self._catalog[output], hash_cache=self.store)
                 fingerprint = fingerprints.get(name)
                 value = fingerprint.output(output) if fingerprint is not None else None
