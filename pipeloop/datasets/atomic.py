@@ -134,8 +134,7 @@ class AtomicWrite:
         """Remove the temporary file (and a version folder this write created, if empty)."""
         if self.in_place:
             return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+        _discard(self.path)
         if self._created_folder is not None:
             with contextlib.suppress(OSError):  # not empty: another writer is using it
                 os.rmdir(self._created_folder)
