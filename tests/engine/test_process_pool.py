@@ -8,7 +8,9 @@ have ended them. Waits are bounded generously: they only guard against a hang.
 from __future__ import annotations
 
 import os
+import threading
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import anyio
@@ -17,7 +19,7 @@ from child_processes import gone, wait_gone
 from process_gated_nodes import pids
 
 from pipeloop import DataCatalog, MemoryDataset, ParallelRunner, Pipeline, node
-from pipeloop.engine.runners import _pool
+from pipeloop.engine.runners import _pool, _wire
 
 SAFETY = 30.0
 
@@ -126,3 +128,51 @@ async def test_a_zygote_that_cannot_import_the_main_module_is_a_clear_error(
         await ParallelRunner(max_workers=1).run(PIDS, catalog())
 
 
+
+
+class _PausedInClose(Connection):
+    """A connection whose close pauses once it has taken its number, before it forgets
+    it (as ``os.close`` lets other threads run there), until ``resume`` is set: a second
+    close arriving meanwhile would close the number again."""
+
+    closers: list[str]
+    resume: threading.Event
+
+    def _close(self, _close: object = os.close) -> None:
+        handle = self._handle  # type: ignore[attr-defined]
+        self.closers.append(threading.current_thread().name)
+        self.resume.wait(timeout=1.0)  # bounded: a correct pool makes the loop wait here
+        os.close(handle)
+
+
+async def test_a_killed_worker_s_connection_is_closed_once_when_both_sides_let_go() -> None:
+    # A run cancelled while a thread waits on its worker: the thread's exchange ends as
+    # the loop forgets the worker. Only one of them may close the connection; the second
+    # close of its number failed with EBADF (or closed a file another thread had opened).
+    async with ParallelRunner(max_workers=1) as runner:
+        await runner.run(PIDS, catalog())
+        pool = _pool.pool_for_this_loop()
+        worker = await pool.acquire(["process_gated_nodes"])
+        worker.conn.__class__ = _PausedInClose
+        worker.conn.closers, worker.conn.resume = [], threading.Event()
+        worker.kill()
+        errors: list[BaseException] = []
+
+        def exchange() -> None:
+            try:
+                worker.exchange(lambda: _wire.dumps("run", None), lambda *_: None)
+            except BaseException as exc:
+                errors.append(exc)
+
+        waiting = threading.Thread(target=exchange, name="exchange")
+        waiting.start()
+        deadline = time.monotonic() + SAFETY
+        while not worker.conn.closers and time.monotonic() < deadline:
+            await anyio.sleep(0.01)
+        assert worker.conn.closers == ["exchange"], "the exchange did not end on a kill"
+        pool.release(worker)  # the loop lets go while the thread is still closing
+        worker.conn.resume.set()
+        await anyio.to_thread.run_sync(waiting.join, SAFETY)
+        assert worker.conn.closers == ["exchange"]
+        assert [type(error) for error in errors] == [_pool.WorkerDied]
+        assert worker.conn.closed

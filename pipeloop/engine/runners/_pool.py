@@ -142,6 +142,11 @@ class Worker:
         self.zygote = zygote
         self.dead = False
         self.busy = False  # a thread is using the connection (it closes it if need be)
+        # Guards ``busy`` and closing ``conn``: the thread of an abandoned exchange and the
+        # loop may both let go of a killed worker at once, and the close releases the GIL
+        # before the connection forgets its number; closed twice, the number may already
+        # be a file another thread just opened.
+        self._closing = threading.Lock()
         self.idle_since = time.monotonic()
 
     def exchange(self, frames: Callable[[], _wire.Frames],
@@ -156,7 +161,8 @@ class Worker:
             message = frames()
         except Exception as exc:
             raise NotSent(exc) from None
-        self.busy = True
+        with self._closing:
+            self.busy = True
         try:
             _wire.send_frames(self.conn, message)
             del message
@@ -170,8 +176,16 @@ class Worker:
             self.dead = True
             raise WorkerDied(str(exc)) from None
         finally:
-            self.busy = False
-            if self.dead:
+            with self._closing:
+                self.busy = False
+                if self.dead:
+                    self.conn.close()
+
+    def close_connection(self) -> None:
+        """Close the socket to the worker, unless a thread is still using it: that thread
+        closes it when it returns, since a forgotten worker is dead."""
+        with self._closing:
+            if not self.busy:
                 self.conn.close()
 
     def kill(self) -> None:
@@ -306,8 +320,7 @@ class WorkerPool:
             self.live -= 1
         with contextlib.suppress(OSError):
             worker.sock.close()
-        if not worker.busy:
-            worker.conn.close()
+        worker.close_connection()
 
     def _notify(self) -> None:
         self._changed.set()
