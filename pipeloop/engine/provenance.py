@@ -478,12 +478,9 @@ class ProvenanceRecorder:
             return
         outputs = []
         persisted = self._persisted
-        # A flush after each node with persisted outputs: walk the smaller side, or a run
-        # of many such nodes would walk every one of them each time.
-        walked: Iterable[str] = digests if len(digests) <= len(persisted) else persisted
-        for name in walked:
-            if name not in digests or name not in persisted:
-                continue
+        # A flush follows each node with persisted outputs: the intersection walks the
+        # smaller side, or a run of many such nodes would walk all of them each time.
+        for name in digests.keys() & persisted.keys():
             for output in persisted[name]:
                 identity = await dataset_identity(self._catalog[output], hash_cache=self.store)
                 fingerprint = fingerprints.get(name)

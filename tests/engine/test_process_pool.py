@@ -128,8 +128,6 @@ async def test_a_zygote_that_cannot_import_the_main_module_is_a_clear_error(
         await ParallelRunner(max_workers=1).run(PIDS, catalog())
 
 
-
-
 class _PausedInClose(Connection):
     """A connection whose close pauses once it has taken its number, before it forgets
     it (as ``os.close`` lets other threads run there), until ``resume`` is set: a second
@@ -138,7 +136,7 @@ class _PausedInClose(Connection):
     closers: list[str]
     resume: threading.Event
 
-    def _close(self, _close: object = os.close) -> None:
+    def _close(self) -> None:
         handle = self._handle  # type: ignore[attr-defined]
         self.closers.append(threading.current_thread().name)
         self.resume.wait(timeout=1.0)  # bounded: a correct pool makes the loop wait here

@@ -36,6 +36,7 @@ import anyio
 import anyio.to_thread
 import pytest
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
+from thread_pools import own_pool_size, thread_pool_caps
 
 from pipeloop import AbstractRunner, DataCatalog, MemoryDataset, Pipeline, node
 from pipeloop.datasets import JSONDataset
@@ -198,11 +199,6 @@ def assert_each_file_old_or_right(root: Path) -> dict[str, Any]:
     return contents
 
 
-def pool_threads(policy: str, runner_of: Callable[..., AbstractRunner]) -> int:
-    """Threads of a ThreadRunner's own pool: they live as long as the runner (by design)."""
-    return runner_of(policy).max_workers if policy == "thread" else 0  # type: ignore[attr-defined]
-
-
 def process_bound(runner: AbstractRunner) -> int:
     """Processes a runner's pool may hold between runs: its idle workers and the zygote
     they are forked from (all ended with the event loop)."""
@@ -212,11 +208,8 @@ def process_bound(runner: AbstractRunner) -> int:
 
 
 def thread_bound(runner: AbstractRunner) -> int:
-    """Threads a run may hold: the runner's pool, anyio's worker threads (dataset hooks), and
-    the loop's default executor (aiofiles)."""
-    own = getattr(runner, "max_workers", 0) if type(runner).__name__ == "ThreadRunner" else 0
-    anyio_pool = int(anyio.to_thread.current_default_thread_limiter().total_tokens)
-    return own + anyio_pool + min(32, (os.cpu_count() or 1) + 4)
+    """Threads a run may hold: every pool it may use, full."""
+    return sum(thread_pool_caps(runner).values())
 
 
 async def kill_when_written(pid_file: Path) -> None:
@@ -296,7 +289,7 @@ def test_a_fault_leaves_nothing_behind_and_the_advice_resumes(
 
     anyio.run(main)
     assert_whole_files(tmp_path)
-    assert_no_leaks(baseline, pool_threads=pool_threads(policy, runner_of))
+    assert_no_leaks(baseline, pool_threads=own_pool_size(runner_of(policy)))
 
 
 KEEP_GOING = [("node_sync", policy) for policy in POLICIES] + [
@@ -346,7 +339,7 @@ def test_keep_going_finishes_the_other_branch_and_leaves_nothing_behind(
         assert file_contents(root) == {name: EXPECTED[name] for name in FILES}
 
     anyio.run(main)
-    assert_no_leaks(baseline, pool_threads=pool_threads(policy, runner_of))
+    assert_no_leaks(baseline, pool_threads=own_pool_size(runner_of(policy)))
 
 
 # -- cancellation at random moments --------------------------------------------------------
@@ -424,7 +417,7 @@ def test_cancelling_at_random_moments_leaves_nothing_behind(
     anyio.run(main)
     assert outcomes["cancelled"] >= 10, outcomes  # the deadlines did cut runs short
     assert_whole_files(tmp_path)
-    leaks += leftovers(baseline, pool_threads=pool_threads(policy, runner_of))
+    leaks += leftovers(baseline, pool_threads=own_pool_size(runner_of(policy)))
     assert not leaks, "left behind: " + "; ".join(leaks)
 
 

@@ -16,7 +16,6 @@ import asyncio
 import gc
 import json
 import os
-import threading
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 
 import anyio
 import pytest
+from thread_pools import thread_pool_caps, threads_by_pool
 
 from pipeloop import AbstractRunner, DataCatalog, MemoryDataset, Pipeline, node
 from pipeloop.datasets import JSONDataset
@@ -101,25 +101,6 @@ def catalog_for(run: int, merged_file: Path, pause: int = 0) -> DataCatalog:
 
 
 SHARED_POLICIES = ("sequential", "thread")
-
-
-def thread_pool_caps(runner: AbstractRunner) -> dict[str, int]:
-    """The thread pools a run may use, by the prefix of their threads' names, and how many
-    threads each may hold: the runner's own, anyio's worker threads (dataset I/O), and the
-    loop's default executor (aiofiles)."""
-    return {
-        "pipeloop-thread": getattr(runner, "max_workers", 0),
-        "AnyIO worker thread": int(anyio.to_thread.current_default_thread_limiter().total_tokens),
-        "asyncio_": min(32, (os.cpu_count() or 1) + 4),
-    }
-
-
-def threads_by_pool(caps: dict[str, int]) -> Counter[str]:
-    """How many live threads belong to each pool of ``caps``; the rest count as "other"."""
-    return Counter(
-        next((prefix for prefix in caps if thread.name.startswith(prefix)), "other")
-        for thread in threading.enumerate()
-    )
 
 
 # -- many at once --------------------------------------------------------------------------
@@ -201,5 +182,4 @@ def test_1000_runs_in_a_row_keep_memory_and_descriptors_flat(
         before, after, caps)
     assert measured["tasks_left"] == 0, measured
     assert_whole_files(tmp_path)
-    pool = runner_of(policy).max_workers if policy == "thread" else 0  # type: ignore[attr-defined]
-    assert_no_leaks(baseline, pool_threads=pool)
+    assert_no_leaks(baseline, pool_threads=caps["pipeloop-thread"])
